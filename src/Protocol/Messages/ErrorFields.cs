@@ -1,0 +1,20 @@
+namespace Sluice.Protocol.Messages;
+
+/// <summary>The fields of an ErrorResponse or NoticeResponse the proxy cares about.</summary>
+public sealed record ErrorFields
+{
+    /// <summary>'S' (localized) severity, e.g. ERROR, FATAL.</summary>
+    public string Severity { get; init; } = "";
+
+    /// <summary>'C' SQLSTATE code.</summary>
+    public string SqlState { get; init; } = "";
+
+    /// <summary>'M' primary message.</summary>
+    public string Message { get; init; } = "";
+
+    public string? Detail { get; init; }
+
+    public string? Hint { get; init; }
+
+    public bool IsFatal => Severity is "FATAL" or "PANIC";
+}

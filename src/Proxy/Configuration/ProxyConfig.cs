@@ -1,0 +1,241 @@
+using System.Collections.Immutable;
+
+namespace Sluice.Proxy.Configuration;
+
+public enum PoolMode
+{
+    Session,
+    Transaction,
+    Statement,
+}
+
+public enum AuthMethod
+{
+    ScramSha256,
+    Md5,
+    Password,
+    Trust,
+}
+
+public enum TlsMode
+{
+    Disable,
+    Allow,
+    Require,
+}
+
+public enum ServerTlsMode
+{
+    Disable,
+    Prefer,
+    Require,
+    VerifyFull,
+}
+
+public enum ServerRole
+{
+    Primary,
+    Replica,
+    Auto,
+}
+
+public enum LoadBalancing
+{
+    LeastOutstanding,
+    RoundRobin,
+    Random,
+}
+
+/// <summary>
+/// A validated, immutable snapshot of proxy.toml. Reload builds a new one and swaps it in; nothing mutates it.
+/// Durations are <see cref="TimeSpan"/>; <see cref="TimeSpan.Zero"/> means "disabled" for timeouts.
+/// </summary>
+public sealed record ProxyConfig
+{
+    /// <summary>The file it was read from, for messages; null when built in code.</summary>
+    public string? SourcePath { get; init; }
+
+    public ServerSection Server { get; init; } = new();
+
+    public TlsSection Tls { get; init; } = new();
+
+    public PoolSection Pool { get; init; } = new();
+
+    public LimitsSection Limits { get; init; } = new();
+
+    public RoutingSection Routing { get; init; } = new();
+
+    public ImmutableArray<UserConfig> Users { get; init; } = [];
+
+    public ImmutableArray<DatabaseConfig> Databases { get; init; } = [];
+
+    public UserConfig? FindUser(string name)
+    {
+        foreach (var user in Users)
+        {
+            if (user.Name == name)
+            {
+                return user;
+            }
+        }
+
+        return null;
+    }
+
+    public DatabaseConfig? FindDatabase(string name)
+    {
+        foreach (var database in Databases)
+        {
+            if (database.Name == name)
+            {
+                return database;
+            }
+        }
+
+        return null;
+    }
+}
+
+public sealed record ServerSection
+{
+    /// <summary>"host:port" strings; "[::1]:6432" for IPv6.</summary>
+    public ImmutableArray<string> Listen { get; init; } = ["127.0.0.1:6432"];
+
+    /// <summary>"host:port" of the HTTP endpoints; empty string = no HTTP listener.</summary>
+    public string HttpListen { get; init; } = "127.0.0.1:9930";
+
+    public int MaxClientConnections { get; init; } = 10000;
+
+    public string AdminDatabase { get; init; } = "sluice";
+
+    public ImmutableArray<string> AdminUsers { get; init; } = ["admin"];
+
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>CIDR blocks ("10.0.0.0/8", "::1/128"); empty = everyone.</summary>
+    public ImmutableArray<string> Allow { get; init; } = [];
+}
+
+public sealed record TlsSection
+{
+    public TlsMode Mode { get; init; } = TlsMode.Disable;
+
+    public string CertFile { get; init; } = "";
+
+    public string KeyFile { get; init; } = "";
+
+    public ServerTlsMode ServerMode { get; init; } = ServerTlsMode.Disable;
+
+    public string ServerCaFile { get; init; } = "";
+}
+
+public sealed record PoolSection
+{
+    public PoolMode Mode { get; init; } = PoolMode.Transaction;
+
+    public int Size { get; init; } = 20;
+
+    public int MinSize { get; init; }
+
+    public TimeSpan CheckoutTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan ServerIdleTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    public TimeSpan ServerLifetime { get; init; } = TimeSpan.FromHours(1);
+
+    public string ResetQuery { get; init; } = "DISCARD ALL";
+
+    public bool PreparedStatements { get; init; } = true;
+
+    public int PreparedStatementsPerServer { get; init; } = 500;
+
+    /// <summary>Not in the contract's example; how long opening a server connection (TCP + login) may take.</summary>
+    public TimeSpan ServerConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
+}
+
+public sealed record LimitsSection
+{
+    public TimeSpan StatementTimeout { get; init; } = TimeSpan.Zero;
+
+    public TimeSpan IdleInTransactionTimeout { get; init; } = TimeSpan.Zero;
+
+    public TimeSpan ClientIdleTimeout { get; init; } = TimeSpan.Zero;
+
+    public TimeSpan ClientLoginTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    public TimeSpan SlowStatementLog { get; init; } = TimeSpan.Zero;
+
+    public int MaxUserClientConnections { get; init; }
+}
+
+public sealed record RoutingSection
+{
+    public bool ReadWriteSplit { get; init; } = true;
+
+    public TimeSpan MaxReplicaLag { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan LagCheckInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan HealthCheckInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan BanTime { get; init; } = TimeSpan.FromSeconds(10);
+
+    public LoadBalancing LoadBalancing { get; init; } = LoadBalancing.LeastOutstanding;
+
+    public bool ReadYourWrites { get; init; }
+}
+
+public sealed record UserConfig
+{
+    public required string Name { get; init; }
+
+    /// <summary>A SCRAM verifier, an md5 hash ("md5" + 32 hex) or a plain password; null only with trust.</summary>
+    public string? Password { get; init; }
+
+    public AuthMethod Auth { get; init; } = AuthMethod.ScramSha256;
+
+    /// <summary>This user's cap on client connections; null = [limits] max_user_client_connections.</summary>
+    public int? MaxClientConnections { get; init; }
+
+    public TimeSpan? StatementTimeout { get; init; }
+
+    public TimeSpan? IdleInTransactionTimeout { get; init; }
+
+    public PoolMode? PoolMode { get; init; }
+
+    public int? PoolSize { get; init; }
+
+    /// <summary>The user name towards PostgreSQL; null = <see cref="Name"/>.</summary>
+    public string? ServerUser { get; init; }
+
+    /// <summary>The password towards PostgreSQL; null = <see cref="Password"/> when that is plain text.</summary>
+    public string? ServerPassword { get; init; }
+}
+
+public sealed record DatabaseConfig
+{
+    public required string Name { get; init; }
+
+    /// <summary>The database name on the servers; null = <see cref="Name"/>.</summary>
+    public string? BackendDatabase { get; init; }
+
+    public int? PoolSize { get; init; }
+
+    public int? MinPoolSize { get; init; }
+
+    public PoolMode? PoolMode { get; init; }
+
+    public ImmutableArray<BackendServerConfig> Servers { get; init; } = [];
+}
+
+public sealed record BackendServerConfig
+{
+    public required string Host { get; init; }
+
+    public int Port { get; init; } = 5432;
+
+    public ServerRole Role { get; init; } = ServerRole.Primary;
+
+    /// <summary>"host:port", the server's name in metrics, logs and the admin console.</summary>
+    public string Name => $"{Host}:{Port}";
+}

@@ -1,0 +1,3 @@
+using Sluice.Proxy.Cli;
+
+return await CommandLine.RunAsync(args);
