@@ -86,5 +86,7 @@ public static class MessageWriter
 
     public static void WriteSync(IBufferWriter<byte> writer) => throw new NotImplementedException();
 
+    public static void WriteCopyFail(IBufferWriter<byte> writer, string message) => throw new NotImplementedException();
+
     public static void WriteTerminate(IBufferWriter<byte> writer) => throw new NotImplementedException();
 }

@@ -1,6 +1,12 @@
+using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Http;
+using Sluice.Proxy.Runtime;
+using Sluice.Proxy.Transport;
 
 namespace Sluice.Proxy.Hosting;
 
@@ -8,26 +14,152 @@ namespace Sluice.Proxy.Hosting;
 /// The running proxy: PostgreSQL listeners, pools, the HTTP endpoints. `sluice`, `sluice demo` and the integration
 /// tests all start it through here.
 /// </summary>
-public sealed class ProxyServer : IAsyncDisposable
+public sealed partial class ProxyServer : IAsyncDisposable
 {
-    private ProxyServer()
+    private readonly ProxyRuntime _runtime;
+    private readonly ILogger _logger;
+    private readonly List<SocketListener> _listeners = [];
+    private HttpEndpoints? _http;
+    private int _stopped;
+
+    private ProxyServer(ProxyRuntime runtime, ILogger logger)
     {
+        _runtime = runtime;
+        _logger = logger;
     }
 
     /// <summary>The addresses actually bound (a configured port 0 becomes the port the OS chose).</summary>
-    public IReadOnlyList<IPEndPoint> ListenEndPoints { get; private set; } = [];
+    public IReadOnlyList<IPEndPoint> ListenEndPoints => _listeners.Select(l => l.EndPoint).ToList();
 
     /// <summary>The bound HTTP address, or null when http_listen is empty.</summary>
-    public IPEndPoint? HttpEndPoint { get; private set; }
+    public IPEndPoint? HttpEndPoint => _http?.EndPoint;
+
+    /// <summary>Completes when the proxy has stopped (drain finished, or SHUTDOWN from the console).</summary>
+    public Task Stopped => _stoppedSource.Task;
+
+    private readonly TaskCompletionSource _stoppedSource = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    internal ProxyRuntime Runtime => _runtime;
 
     /// <summary>Binds every listener and starts serving; throws when an address cannot be bound.</summary>
-    public static Task<ProxyServer> StartAsync(ProxyConfig config, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    public static async Task<ProxyServer> StartAsync(ProxyConfig config, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
+    {
+        var runtime = new ProxyRuntime(config, loggerFactory);
+        var server = new ProxyServer(runtime, loggerFactory.CreateLogger<ProxyServer>());
+        try
+        {
+            foreach (var address in config.Server.Listen)
+            {
+                var listener = SocketListener.Start(EndPointParser.Parse(address), server.AcceptAsync);
+                server._listeners.Add(listener);
+                LogListening(server._logger, listener.EndPoint.ToString());
+            }
+
+            if (config.Server.HttpListen is { Length: > 0 } httpListen)
+            {
+                server._http = await HttpEndpoints.StartAsync(EndPointParser.Parse(httpListen), runtime, loggerFactory, cancellationToken);
+                LogHttpListening(server._logger, server._http.EndPoint.ToString());
+            }
+
+            runtime.Pools.StartMaintenance(() => runtime.Config);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
 
     /// <summary>Applies a new config (SIGHUP / RELOAD).</summary>
-    public void Reload(ProxyConfig config) => throw new NotImplementedException();
+    public void Reload(ProxyConfig config)
+    {
+        var old = _runtime.Config;
+        _runtime.Apply(config);
+        if (!old.Server.Listen.SequenceEqual(config.Server.Listen) || old.Server.HttpListen != config.Server.HttpListen)
+        {
+            LogListenChangeNeedsRestart(_logger);
+        }
+
+        LogReloaded(_logger, config.SourcePath ?? "(in memory)");
+    }
 
     /// <summary>Drains: stops accepting, lets running transactions finish up to shutdown_timeout, then closes clients.</summary>
-    public Task StopAsync(CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            await _stoppedSource.Task;
+            return;
+        }
 
-    public ValueTask DisposeAsync() => throw new NotImplementedException();
+        LogDraining(_logger, _runtime.Sessions.Count);
+        await _runtime.Draining.CancelAsync();
+        foreach (var listener in _listeners)
+        {
+            await listener.DisposeAsync();
+        }
+
+        foreach (var session in _runtime.Sessions.Keys)
+        {
+            session.RequestShutdown();
+        }
+
+        var timeout = _runtime.Config.Server.ShutdownTimeout;
+        var started = Stopwatch.GetTimestamp();
+        while (!_runtime.Sessions.IsEmpty && (timeout <= TimeSpan.Zero || Stopwatch.GetElapsedTime(started) < timeout) && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(50, CancellationToken.None);
+        }
+
+        foreach (var session in _runtime.Sessions.Keys)
+        {
+            session.ForceShutdown();
+        }
+
+        var closeStarted = Stopwatch.GetTimestamp();
+        while (!_runtime.Sessions.IsEmpty && Stopwatch.GetElapsedTime(closeStarted) < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(20, CancellationToken.None);
+        }
+
+        if (_http is not null)
+        {
+            await _http.DisposeAsync();
+            _http = null;
+        }
+
+        await _runtime.DisposeAsync();
+        LogStopped(_logger);
+        _stoppedSource.TrySetResult();
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    private async Task AcceptAsync(Socket socket)
+    {
+        // Leave the accept loop at once; the session runs on its own.
+        await Task.Yield();
+        var connection = DuplexConnection.Create(socket);
+        var session = new ClientSession(_runtime, connection);
+        await session.RunAsync();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "listening for PostgreSQL clients on {Address}")]
+    private static partial void LogListening(ILogger logger, string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "HTTP endpoints (/health /ready /primary /replica /metrics) on http://{Address}")]
+    private static partial void LogHttpListening(ILogger logger, string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "configuration reloaded from {Path}")]
+    private static partial void LogReloaded(ILogger logger, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "listen addresses changed in the configuration: restart the proxy to apply them")]
+    private static partial void LogListenChangeNeedsRestart(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "draining: no new clients; waiting for {Count} client(s) to finish their transactions")]
+    private static partial void LogDraining(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "stopped")]
+    private static partial void LogStopped(ILogger logger);
 }

@@ -1,0 +1,339 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Sluice.Protocol;
+using Sluice.Protocol.Framing;
+using Sluice.Protocol.Messages;
+using Sluice.Protocol.Startup;
+using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Pooling;
+using Sluice.Proxy.Runtime;
+using Sluice.Proxy.Servers;
+using Sluice.Proxy.Transport;
+
+namespace Sluice.Proxy.Clients;
+
+/// <summary>
+/// One client connection from accept to close: startup and authentication, then relaying its messages to a server
+/// connection lent by the pool (for the session, or per transaction), then giving the server back clean.
+/// </summary>
+internal sealed partial class ClientSession
+{
+    private readonly ProxyRuntime _runtime;
+    private readonly DuplexConnection _client;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly long _connectedAt = Stopwatch.GetTimestamp();
+    private readonly SessionParameters _parameters = new();
+    private string _userName = "";
+    private string _databaseName = "";
+    private UserConfig? _user;
+    private ServerPool? _pool;
+    private PoolMode _mode;
+    private int _cancelProcessId;
+    private bool _countedUser;
+    private bool _countedClient;
+    private string _closeReason = "client closed the connection";
+
+    public ClientSession(ProxyRuntime runtime, DuplexConnection client)
+    {
+        _runtime = runtime;
+        _client = client;
+        _logger = runtime.LoggerFactory.CreateLogger<ClientSession>();
+    }
+
+    public string UserName => _userName;
+
+    public string DatabaseName => _databaseName;
+
+    public string RemoteAddress => _client.RemoteEndPoint?.ToString() ?? "unknown";
+
+    public PoolMode Mode => _mode;
+
+    public TimeSpan ConnectedFor => Stopwatch.GetElapsedTime(_connectedAt);
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            if (!await LoginAsync())
+            {
+                return;
+            }
+
+            LogConnected(_logger, _userName, _databaseName, RemoteAddress, _mode);
+            await RelayAsync();
+        }
+        catch (ProtocolViolationException ex)
+        {
+            _closeReason = "protocol violation: " + ex.Message;
+            await TryFailClientAsync(SqlState.ProtocolViolation, ex.Message);
+        }
+        catch (Exception ex) when (IsConnectionFailure(ex))
+        {
+            _closeReason = "connection lost: " + ex.Message;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex)
+        {
+            // A bug: this client is told and closed; nothing else is affected.
+            _closeReason = "internal error";
+            LogSessionFailed(_logger, RemoteAddress, ex);
+            await TryFailClientAsync(SqlState.InternalError, "internal error in the proxy");
+        }
+        finally
+        {
+            await CloseAsync();
+        }
+    }
+
+    /// <summary>Forwards a CancelRequest to whichever server runs this client's query now.</summary>
+    public Task CancelCurrentQueryAsync(CancellationToken cancellationToken)
+    {
+        ServerConnection? server;
+        lock (_linkLock)
+        {
+            server = _server;
+        }
+
+        return server is null ? Task.CompletedTask : server.SendCancelAsync(cancellationToken);
+    }
+
+    private static bool IsConnectionFailure(Exception ex) => ex is IOException or SocketException or EndOfStreamException or ObjectDisposedException;
+
+    private async Task<bool> LoginAsync()
+    {
+        var config = _runtime.Config;
+        using var loginTimeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        if (config.Limits.ClientLoginTimeout > TimeSpan.Zero)
+        {
+            loginTimeout.CancelAfter(config.Limits.ClientLoginTimeout);
+        }
+
+        StartupPacket? startup;
+        try
+        {
+            startup = await ReadStartupAsync(loginTimeout.Token);
+            if (startup is null)
+            {
+                return false;
+            }
+
+            if (startup.Kind == StartupPacketKind.CancelRequest)
+            {
+                _closeReason = "cancel request";
+                if (_runtime.CancelKeys.Find(startup.CancelProcessId, startup.CancelSecretKey) is { } target)
+                {
+                    await target.CancelCurrentQueryAsync(loginTimeout.Token);
+                }
+
+                return false;
+            }
+
+            if (startup.MinorVersion > 0 || startup.ProtocolOptions.Count > 0)
+            {
+                MessageWriter.WriteNegotiateProtocolVersion(_client.Output, 0, startup.ProtocolOptions);
+            }
+
+            if (!_runtime.TryAddClient())
+            {
+                return await RefuseAsync(SqlState.TooManyConnections, "sorry, too many clients already (max_client_connections)");
+            }
+
+            _countedClient = true;
+            _userName = startup.GetParameter("user") ?? "";
+            _databaseName = startup.GetParameter("database") is { Length: > 0 } database ? database : _userName;
+            if (startup.GetParameter("replication") is { } replication && replication != "false" && replication != "0" && replication != "off")
+            {
+                return await RefuseAsync(SqlState.FeatureNotSupported, "replication connections are not supported by the proxy; connect to the server directly");
+            }
+
+            _user = config.FindUser(_userName);
+            if (!await ClientAuthenticator.AuthenticateAsync(_client, _userName, _user, _runtime.Credentials, channelBinding: null, loginTimeout.Token))
+            {
+                _closeReason = "authentication failed";
+                LogAuthenticationFailed(_logger, _userName, RemoteAddress);
+                return await RefuseAsync(SqlState.InvalidPassword, $"password authentication failed for user \"{_userName}\"");
+            }
+        }
+        catch (OperationCanceledException) when (!_closing.IsCancellationRequested)
+        {
+            _closeReason = "login timeout";
+            return await RefuseAsync(SqlState.ConnectionFailure, "client_login_timeout: login did not finish in time");
+        }
+
+        var user = _user!;
+        var databaseConfig = config.FindDatabase(_databaseName);
+        if (databaseConfig is null)
+        {
+            return await RefuseAsync(SqlState.InvalidCatalogName, $"database \"{_databaseName}\" does not exist");
+        }
+
+        if (!_runtime.TryAddUserClient(user))
+        {
+            return await RefuseAsync(SqlState.TooManyConnections, $"too many connections for user \"{_userName}\" (max_client_connections)");
+        }
+
+        _countedUser = true;
+        var server = databaseConfig.Servers.FirstOrDefault(s => s.Role != ServerRole.Replica) ?? databaseConfig.Servers[0];
+        _pool = _runtime.Pools.GetPool(config, databaseConfig, user, server);
+        _mode = _pool.Settings.Mode;
+
+        IReadOnlyDictionary<string, string> serverParameters;
+        try
+        {
+            serverParameters = await _pool.GetServerParametersAsync(_closing.Token);
+        }
+        catch (ServerConnectException ex)
+        {
+            _closeReason = "server unavailable";
+            return await RefuseAsync(ex.ServerError is { } fields ? fields.SqlState : SqlState.ConnectionFailure,
+                ex.ServerError?.Message ?? ex.Message);
+        }
+        catch (PoolTimeoutException ex)
+        {
+            _closeReason = "pool wait timeout";
+            return await RefuseAsync(SqlState.TooManyConnections, ex.Message);
+        }
+
+        _parameters.Initialize(serverParameters, startup.Parameters);
+        (_cancelProcessId, var secretKey) = _runtime.CancelKeys.Register(this);
+
+        var output = _client.Output;
+        MessageWriter.WriteAuthenticationOk(output);
+        foreach (var (name, value) in serverParameters)
+        {
+            MessageWriter.WriteParameterStatus(output, name, _parameters.TryGet(name, out var own) ? own! : value);
+        }
+
+        MessageWriter.WriteBackendKeyData(output, _cancelProcessId, secretKey);
+        MessageWriter.WriteReadyForQuery(output, TransactionStatus.Idle);
+        await output.FlushAsync(_closing.Token);
+        _runtime.Sessions.TryAdd(this, 0);
+        if (_runtime.IsDraining)
+        {
+            RequestShutdown();
+        }
+
+        return true;
+    }
+
+    /// <summary>Reads the startup packet, answering SSLRequest/GSSENCRequest on the way; null when the client left.</summary>
+    private async Task<StartupPacket?> ReadStartupAsync(CancellationToken cancellationToken)
+    {
+        var input = _client.Input;
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            var status = StartupPacketReader.TryRead(ref buffer, StartupPacketReader.DefaultMaxLength, out var packet, out var error);
+            if (status == ReadStatus.Invalid)
+            {
+                input.AdvanceTo(result.Buffer.Start);
+                throw new ProtocolViolationException(error ?? "invalid startup packet");
+            }
+
+            if (status == ReadStatus.NeedMoreData)
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted)
+                {
+                    return null;
+                }
+
+                continue;
+            }
+
+            // Nothing may follow an SSLRequest before the answer (CVE-2021-23222): bytes already buffered are refused.
+            if (packet!.Kind is StartupPacketKind.SslRequest or StartupPacketKind.GssEncRequest && buffer.Length > 0)
+            {
+                input.AdvanceTo(buffer.Start);
+                throw new ProtocolViolationException("unexpected data after an encryption request");
+            }
+
+            input.AdvanceTo(buffer.Start);
+            switch (packet.Kind)
+            {
+                case StartupPacketKind.SslRequest:
+                case StartupPacketKind.GssEncRequest:
+                    MessageWriter.WriteSingleByte(_client.Output, (byte)'N');
+                    await _client.Output.FlushAsync(cancellationToken);
+                    continue;
+                default:
+                    return packet;
+            }
+        }
+    }
+
+    /// <summary>Sends a FATAL error and ends the session (false, for the login path's convenience).</summary>
+    private async Task<bool> RefuseAsync(string sqlState, string message)
+    {
+        if (_closeReason == "client closed the connection")
+        {
+            _closeReason = message;
+        }
+
+        await TryFailClientAsync(sqlState, message);
+        return false;
+    }
+
+    private async Task TryFailClientAsync(string sqlState, string message, string severity = "FATAL")
+    {
+        try
+        {
+            MessageWriter.WriteErrorResponse(_client.Output, severity, sqlState, message);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _client.Output.FlushAsync(timeout.Token);
+        }
+        catch (Exception ex) when (IsConnectionFailure(ex) || ex is OperationCanceledException or InvalidOperationException)
+        {
+        }
+    }
+
+    private async Task CloseAsync()
+    {
+        CancelClosing();
+        _runtime.Sessions.TryRemove(this, out _);
+        await ReturnServerAsync();
+        if (_shutdownRequested && _user is not null)
+        {
+            _closeReason = "proxy shutting down";
+            await TellShutdownAsync();
+        }
+
+        if (_cancelProcessId != 0)
+        {
+            _runtime.CancelKeys.Unregister(_cancelProcessId);
+        }
+
+        if (_countedUser)
+        {
+            _runtime.RemoveUserClient(_userName);
+        }
+
+        if (_countedClient)
+        {
+            _runtime.RemoveClient();
+        }
+        if (_user is not null)
+        {
+            LogDisconnected(_logger, _userName, _databaseName, RemoteAddress, ConnectedFor.TotalSeconds, _closeReason);
+        }
+
+        await _client.DisposeAsync();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "client connected: user={User} database={Database} address={Address} mode={Mode}")]
+    private static partial void LogConnected(ILogger logger, string user, string database, string address, PoolMode mode);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "client disconnected: user={User} database={Database} address={Address} duration={Seconds:0.000}s reason={Reason}")]
+    private static partial void LogDisconnected(ILogger logger, string user, string database, string address, double seconds, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "authentication failed: user={User} address={Address}")]
+    private static partial void LogAuthenticationFailed(ILogger logger, string user, string address);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "session of {Address} failed")]
+    private static partial void LogSessionFailed(ILogger logger, string address, Exception exception);
+}

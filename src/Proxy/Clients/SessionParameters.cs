@@ -1,0 +1,177 @@
+using System.Text;
+
+namespace Sluice.Proxy.Clients;
+
+/// <summary>
+/// The session settings one client asked for (startup parameters, `options=-c …`, values the server reported to it),
+/// and how to make a lent server match them: the heart of "nothing a client sets leaks to another client".
+/// </summary>
+internal sealed class SessionParameters
+{
+    /// <summary>Reported by the server but fixed for a connection: never SET, never part of a client's session state.</summary>
+    private static readonly HashSet<string> s_readOnly = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "server_version", "server_encoding", "integer_datetimes", "is_superuser", "session_authorization", "in_hot_standby",
+    };
+
+    /// <summary>Startup parameters that are not settings.</summary>
+    private static readonly HashSet<string> s_notSettings = new(StringComparer.Ordinal)
+    {
+        "user", "database", "options", "replication",
+    };
+
+    private readonly Dictionary<string, string> _values = new(StringComparer.OrdinalIgnoreCase);
+
+    public IReadOnlyDictionary<string, string> Values => _values;
+
+    public static bool IsSyncable(string name) => !s_readOnly.Contains(name);
+
+    /// <summary>The server's defaults first, then what the client sent at startup on top.</summary>
+    public void Initialize(IReadOnlyDictionary<string, string> serverDefaults, IReadOnlyList<KeyValuePair<string, string>> startupParameters)
+    {
+        foreach (var (name, value) in serverDefaults)
+        {
+            if (IsSyncable(name))
+            {
+                _values[name] = value;
+            }
+        }
+
+        foreach (var (name, value) in startupParameters)
+        {
+            if (name == "options")
+            {
+                foreach (var (optionName, optionValue) in ParseOptions(value))
+                {
+                    _values[optionName] = optionValue;
+                }
+            }
+            else if (!s_notSettings.Contains(name) && IsSyncable(name))
+            {
+                _values[name] = value;
+            }
+        }
+    }
+
+    public void Set(string name, string value)
+    {
+        if (IsSyncable(name))
+        {
+            _values[name] = value;
+        }
+    }
+
+    public bool TryGet(string name, out string? value) => _values.TryGetValue(name, out value);
+
+    /// <summary>
+    /// The SQL that makes <paramref name="reported"/> + <paramref name="unreported"/> (what the server has now) equal
+    /// to this client's values, or null when they already match. set_config takes any value as a plain string, so a
+    /// list setting such as search_path keeps its meaning.
+    /// </summary>
+    public string? BuildSyncSql(IReadOnlyDictionary<string, string> reported, IReadOnlyDictionary<string, string> unreported)
+    {
+        StringBuilder? sets = null;
+        StringBuilder? resets = null;
+        foreach (var (name, value) in _values)
+        {
+            var has = reported.TryGetValue(name, out var current) || unreported.TryGetValue(name, out current);
+            if (has && current == value)
+            {
+                continue;
+            }
+
+            sets = sets is null ? new StringBuilder("SELECT ") : sets.Append(", ");
+            sets.Append("pg_catalog.set_config(").Append(QuoteLiteral(name)).Append(", ").Append(QuoteLiteral(value)).Append(", false)");
+        }
+
+        foreach (var name in unreported.Keys)
+        {
+            if (!_values.ContainsKey(name))
+            {
+                (resets ??= new StringBuilder()).Append("RESET ").Append(QuoteIdentifier(name)).Append(';');
+            }
+        }
+
+        if (sets is null && resets is null)
+        {
+            return null;
+        }
+
+        return (sets?.Append(';').ToString() ?? "") + (resets?.ToString() ?? "");
+    }
+
+    /// <summary>Names whose values a sync sets (for recording them as the server's new state).</summary>
+    public IEnumerable<KeyValuePair<string, string>> Differences(IReadOnlyDictionary<string, string> reported, IReadOnlyDictionary<string, string> unreported)
+    {
+        foreach (var (name, value) in _values)
+        {
+            var has = reported.TryGetValue(name, out var current) || unreported.TryGetValue(name, out current);
+            if (!has || current != value)
+            {
+                yield return new(name, value);
+            }
+        }
+    }
+
+    /// <summary>"-c name=value --name=value" as libpq's options parameter carries them; backslash escapes a space.</summary>
+    public static IEnumerable<KeyValuePair<string, string>> ParseOptions(string options)
+    {
+        var words = new List<string>();
+        var current = new StringBuilder();
+        for (var i = 0; i < options.Length; i++)
+        {
+            var c = options[i];
+            if (c == '\\' && i + 1 < options.Length)
+            {
+                current.Append(options[++i]);
+            }
+            else if (char.IsWhiteSpace(c))
+            {
+                if (current.Length > 0)
+                {
+                    words.Add(current.ToString());
+                    current.Clear();
+                }
+            }
+            else
+            {
+                current.Append(c);
+            }
+        }
+
+        if (current.Length > 0)
+        {
+            words.Add(current.ToString());
+        }
+
+        for (var i = 0; i < words.Count; i++)
+        {
+            string? setting = null;
+            if (words[i] == "-c" && i + 1 < words.Count)
+            {
+                setting = words[++i];
+            }
+            else if (words[i].StartsWith("-c", StringComparison.Ordinal))
+            {
+                setting = words[i][2..];
+            }
+            else if (words[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                setting = words[i][2..];
+            }
+
+            var equals = setting?.IndexOf('=', StringComparison.Ordinal) ?? -1;
+            if (setting is not null && equals > 0)
+            {
+                yield return new(setting[..equals].Replace('-', '_'), setting[(equals + 1)..]);
+            }
+        }
+    }
+
+    /// <summary>E'' form when a backslash is present, so the literal means the same whatever standard_conforming_strings is.</summary>
+    public static string QuoteLiteral(string value) => value.Contains('\\', StringComparison.Ordinal)
+        ? "E'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "''", StringComparison.Ordinal) + "'"
+        : "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    public static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+}

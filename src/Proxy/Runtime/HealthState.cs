@@ -1,0 +1,34 @@
+using Sluice.Proxy.Configuration;
+
+namespace Sluice.Proxy.Runtime;
+
+/// <summary>
+/// Answers /primary and /replica from what the proxy knows of its servers. Until server monitoring exists, a server
+/// counts as healthy while its role is configured and it was not found unreachable.
+/// </summary>
+internal sealed class HealthState
+{
+    private readonly Func<ProxyConfig> _config;
+
+    public HealthState(Func<ProxyConfig> config)
+    {
+        _config = config;
+    }
+
+    public (bool Ok, string Detail) AllDatabasesHavePrimary() => Check(static s => s.Role is ServerRole.Primary or ServerRole.Auto);
+
+    public (bool Ok, string Detail) AllDatabasesHaveReplica() => Check(static s => s.Role is ServerRole.Replica);
+
+    private (bool Ok, string Detail) Check(Func<BackendServerConfig, bool> fits)
+    {
+        foreach (var database in _config().Databases)
+        {
+            if (!database.Servers.Any(fits))
+            {
+                return (false, $"database {database.Name}");
+            }
+        }
+
+        return (true, "");
+    }
+}

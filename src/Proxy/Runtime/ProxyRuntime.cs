@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Sluice.Proxy.Clients;
+using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Pooling;
+
+namespace Sluice.Proxy.Runtime;
+
+/// <summary>
+/// What every client session shares: the current config snapshot, the pools, the cancel keys and the connection
+/// counts. The config is swapped whole on reload; a session reads it once per decision and never locks.
+/// </summary>
+internal sealed class ProxyRuntime : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, int> _clientsPerUser = new(StringComparer.Ordinal);
+    private volatile ProxyConfig _config;
+    private int _clientCount;
+
+    public ProxyRuntime(ProxyConfig config, ILoggerFactory loggerFactory)
+    {
+        _config = config;
+        LoggerFactory = loggerFactory;
+        Pools = new PoolRegistry(loggerFactory);
+        Credentials = new CredentialCache();
+        Health = new HealthState(() => _config);
+    }
+
+    public HealthState Health { get; }
+
+    /// <summary>Set by PAUSE (admin console): /ready answers 503 while paused.</summary>
+    public bool IsPaused { get; set; }
+
+    public bool IsReady => !IsDraining && !IsPaused;
+
+    /// <summary>Every logged-in client session, for SHOW CLIENTS, KILL and drain.</summary>
+    public ConcurrentDictionary<ClientSession, byte> Sessions { get; } = new();
+
+    public ProxyConfig Config => _config;
+
+    public ILoggerFactory LoggerFactory { get; }
+
+    public PoolRegistry Pools { get; }
+
+    public CancelKeyRegistry CancelKeys { get; } = new();
+
+    public CredentialCache Credentials { get; }
+
+    /// <summary>Cancelled when the proxy starts draining; sessions use it to stop waiting for new work.</summary>
+    public CancellationTokenSource Draining { get; } = new();
+
+    public bool IsDraining => Draining.IsCancellationRequested;
+
+    public int ClientCount => Volatile.Read(ref _clientCount);
+
+    public void Apply(ProxyConfig config)
+    {
+        _config = config;
+        Pools.Apply(config);
+    }
+
+    /// <summary>Counts a new client connection; false when server.max_client_connections is reached.</summary>
+    public bool TryAddClient()
+    {
+        var max = _config.Server.MaxClientConnections;
+        var count = Interlocked.Increment(ref _clientCount);
+        if (max > 0 && count > max)
+        {
+            Interlocked.Decrement(ref _clientCount);
+            return false;
+        }
+
+        return true;
+    }
+
+    public void RemoveClient() => Interlocked.Decrement(ref _clientCount);
+
+    /// <summary>Counts a logged-in client of a user; false when its per-user cap is reached.</summary>
+    public bool TryAddUserClient(UserConfig user)
+    {
+        var max = user.MaxClientConnections ?? _config.Limits.MaxUserClientConnections;
+        var count = _clientsPerUser.AddOrUpdate(user.Name, 1, static (_, n) => n + 1);
+        if (max > 0 && count > max)
+        {
+            RemoveUserClient(user.Name);
+            return false;
+        }
+
+        return true;
+    }
+
+    public void RemoveUserClient(string user) => _clientsPerUser.AddOrUpdate(user, 0, static (_, n) => n - 1);
+
+    public int UserClientCount(string user) => _clientsPerUser.TryGetValue(user, out var n) ? n : 0;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Pools.DisposeAsync();
+        Draining.Dispose();
+    }
+}

@@ -1,0 +1,357 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Sluice.Protocol;
+using Sluice.Protocol.Authentication;
+using Sluice.Protocol.Framing;
+using Sluice.Protocol.Messages;
+using Sluice.Proxy.Transport;
+
+namespace Sluice.Proxy.Servers;
+
+/// <summary>
+/// One logged-in connection to a PostgreSQL server. It knows the server's backend key (for cancels), the
+/// parameters the server reported and the session settings the proxy put on it, so a client can be lent a
+/// connection whose session looks like its own.
+/// </summary>
+internal sealed class ServerConnection : IAsyncDisposable
+{
+    private const int MaxControlMessageLength = 1024 * 1024;
+    private static long s_nextId;
+
+    private ServerConnection(DuplexConnection connection, ServerLoginTarget target)
+    {
+        Connection = connection;
+        Target = target;
+        Id = Interlocked.Increment(ref s_nextId);
+        CreatedAt = Stopwatch.GetTimestamp();
+        LastUsedAt = CreatedAt;
+    }
+
+    public long Id { get; }
+
+    public DuplexConnection Connection { get; }
+
+    public ServerLoginTarget Target { get; }
+
+    public int ProcessId { get; private set; }
+
+    public int SecretKey { get; private set; }
+
+    /// <summary>Values the server reported with ParameterStatus, kept current as more arrive.</summary>
+    public Dictionary<string, string> ReportedParameters { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Session settings the server does not report (search_path, …) as last SET on it by the proxy or a client.</summary>
+    public Dictionary<string, string> UnreportedSettings { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public TransactionStatus TransactionStatus { get; set; } = TransactionStatus.Idle;
+
+    /// <summary>Set once the connection cannot be trusted any more; it is then closed instead of pooled.</summary>
+    public bool IsBroken { get; private set; }
+
+    public long CreatedAt { get; }
+
+    public long LastUsedAt { get; set; }
+
+    public void MarkBroken() => IsBroken = true;
+
+    public static async Task<ServerConnection> ConnectAsync(ServerLoginTarget target, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (timeout > TimeSpan.Zero)
+        {
+            timeoutSource.CancelAfter(timeout);
+        }
+
+        DuplexConnection connection;
+        try
+        {
+            connection = await DuplexConnection.ConnectAsync(target.Host, target.Port, timeoutSource.Token);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ServerConnectException($"cannot connect to server {target.ServerName}: {Describe(ex)}", ex);
+        }
+
+        var server = new ServerConnection(connection, target);
+        try
+        {
+            await server.LoginAsync(timeoutSource.Token);
+            return server;
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or EndOfStreamException or ProtocolViolationException
+                                      or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            await server.DisposeAsync();
+            throw new ServerConnectException($"login to server {target.ServerName} failed: {Describe(ex)}", ex);
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs a simple query the proxy itself needs (a reset, a SET, a ROLLBACK) and reads up to ReadyForQuery.
+    /// Returns the first error, or null. The server must not be lent to anyone while this runs.
+    /// </summary>
+    public async Task<ErrorFields?> RunControlQueryAsync(string sql, CancellationToken cancellationToken)
+    {
+        MessageWriter.WriteQuery(Connection.Output, sql);
+        await Connection.Output.FlushAsync(cancellationToken);
+        return await ReadUntilReadyAsync(cancellationToken);
+    }
+
+    /// <summary>Reads and drops replies up to ReadyForQuery, keeping parameters and the transaction status current.</summary>
+    public async Task<ErrorFields?> ReadUntilReadyAsync(CancellationToken cancellationToken)
+    {
+        ErrorFields? error = null;
+        while (true)
+        {
+            var frame = await ControlFrame.ReadAsync(Connection.Input, MaxControlMessageLength, cancellationToken);
+            switch ((BackendMessageCode)frame.Code)
+            {
+                case BackendMessageCode.ReadyForQuery:
+                    TransactionStatus = BackendMessageReader.ReadReadyForQuery(frame.PayloadSequence);
+                    return error;
+                case BackendMessageCode.ParameterStatus:
+                    var (name, value) = BackendMessageReader.ReadParameterStatus(frame.PayloadSequence);
+                    ReportedParameters[name] = value;
+                    break;
+                case BackendMessageCode.ErrorResponse:
+                    var fields = BackendMessageReader.ReadErrorFields(frame.PayloadSequence);
+                    error ??= fields;
+                    if (fields.IsFatal)
+                    {
+                        MarkBroken();
+                        throw new ServerConnectException($"server {Target.ServerName} closed the session: {fields.Message}", fields);
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Throws away what the server still sends for a client that left: <paramref name="skip"/> bytes of a frame cut
+    /// short, then everything up to the <paramref name="readyCount"/>-th ReadyForQuery. Rows are skipped without being
+    /// copied; a COPY FROM STDIN the client abandoned is failed so the server comes back.
+    /// </summary>
+    public async Task DrainAsync(long skip, int readyCount, CancellationToken cancellationToken)
+    {
+        var input = Connection.Input;
+        while (readyCount > 0)
+        {
+            var result = await input.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            while (readyCount > 0)
+            {
+                if (skip > 0)
+                {
+                    var take = Math.Min(skip, buffer.Length);
+                    buffer = buffer.Slice(take);
+                    skip -= take;
+                    if (skip > 0)
+                    {
+                        break;
+                    }
+                }
+
+                var status = FrameReader.TryReadHeader(buffer, FrameReader.DefaultMaxFrameLength, out var header);
+                if (status == ReadStatus.Invalid)
+                {
+                    MarkBroken();
+                    throw new ProtocolViolationException($"invalid message length {header.Length} from server");
+                }
+
+                if (status == ReadStatus.NeedMoreData
+                    || (header.Code == (byte)BackendMessageCode.ReadyForQuery && buffer.Length < header.FrameLength))
+                {
+                    break;
+                }
+
+                if (header.Code == (byte)BackendMessageCode.ReadyForQuery)
+                {
+                    TransactionStatus = BackendMessageReader.ReadReadyForQuery(buffer.Slice(FrameHeader.Size, header.PayloadLength));
+                    readyCount--;
+                }
+                else if (header.Code == (byte)BackendMessageCode.CopyInResponse)
+                {
+                    MessageWriter.WriteCopyFail(Connection.Output, "client disconnected");
+                    await Connection.Output.FlushAsync(cancellationToken);
+                }
+
+                skip = header.FrameLength;
+            }
+
+            // Whatever of the last frame is already here is consumed now; the rest is skipped on the next read.
+            var consume = Math.Min(skip, buffer.Length);
+            buffer = buffer.Slice(consume);
+            skip -= consume;
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted && readyCount > 0)
+            {
+                MarkBroken();
+                throw new EndOfStreamException("the server closed the connection");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Asks the server to cancel what this connection runs, on a new connection as the protocol wants. Best effort:
+    /// a cancel that cannot be delivered changes nothing.
+    /// </summary>
+    public async Task SendCancelAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var cancelConnection = await DuplexConnection.ConnectAsync(Target.Host, Target.Port, cancellationToken);
+            MessageWriter.WriteCancelRequest(cancelConnection.Output, ProcessId, SecretKey);
+            await cancelConnection.Output.FlushAsync(cancellationToken);
+            // The server closes the connection once it has read the request; waiting for that keeps the order
+            // "cancel delivered, then whatever the caller does next".
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            wait.CancelAfter(TimeSpan.FromSeconds(5));
+            while (true)
+            {
+                var result = await cancelConnection.Input.ReadAsync(wait.Token);
+                cancelConnection.Input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Says goodbye (Terminate) when the connection is still sound, then closes it.</summary>
+    public async ValueTask CloseAsync()
+    {
+        if (!IsBroken)
+        {
+            try
+            {
+                MessageWriter.WriteTerminate(Connection.Output);
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                await Connection.Output.FlushAsync(timeout.Token);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
+            {
+            }
+        }
+
+        await DisposeAsync();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        IsBroken = true;
+        return Connection.DisposeAsync();
+    }
+
+    private static string Describe(Exception ex) => ex switch
+    {
+        SocketException socket => socket.SocketErrorCode.ToString(),
+        OperationCanceledException => "timed out",
+        _ => ex.Message,
+    };
+
+    private async Task LoginAsync(CancellationToken cancellationToken)
+    {
+        var output = Connection.Output;
+        MessageWriter.WriteStartupMessage(output,
+        [
+            new("user", Target.User),
+            new("database", Target.Database),
+        ]);
+        await output.FlushAsync(cancellationToken);
+
+        ScramClientExchange? scram = null;
+        while (true)
+        {
+            var frame = await ControlFrame.ReadAsync(Connection.Input, MaxControlMessageLength, cancellationToken);
+            switch ((BackendMessageCode)frame.Code)
+            {
+                case BackendMessageCode.Authentication:
+                    var request = BackendMessageReader.ReadAuthentication(frame.PayloadSequence);
+                    scram = await AnswerAuthenticationAsync(request, scram, cancellationToken);
+                    break;
+                case BackendMessageCode.ParameterStatus:
+                    var (name, value) = BackendMessageReader.ReadParameterStatus(frame.PayloadSequence);
+                    ReportedParameters[name] = value;
+                    break;
+                case BackendMessageCode.BackendKeyData:
+                    (ProcessId, SecretKey) = BackendMessageReader.ReadBackendKeyData(frame.PayloadSequence);
+                    break;
+                case BackendMessageCode.ErrorResponse:
+                    var error = BackendMessageReader.ReadErrorFields(frame.PayloadSequence);
+                    throw new ServerConnectException($"server {Target.ServerName} refused the login: {error.Message}", error);
+                case BackendMessageCode.ReadyForQuery:
+                    TransactionStatus = BackendMessageReader.ReadReadyForQuery(frame.PayloadSequence);
+                    return;
+                case BackendMessageCode.NoticeResponse:
+                case BackendMessageCode.NegotiateProtocolVersion:
+                    break;
+                default:
+                    throw new ProtocolViolationException($"unexpected message '{(char)frame.Code}' during login");
+            }
+        }
+    }
+
+    private async ValueTask<ScramClientExchange?> AnswerAuthenticationAsync(AuthenticationRequest request, ScramClientExchange? scram, CancellationToken cancellationToken)
+    {
+        var output = Connection.Output;
+        switch (request.Type)
+        {
+            case AuthenticationRequestType.Ok:
+                return scram;
+            case AuthenticationRequestType.CleartextPassword:
+                MessageWriter.WritePasswordMessage(output, RequirePassword());
+                break;
+            case AuthenticationRequestType.Md5Password:
+                MessageWriter.WritePasswordMessage(output, Md5Password.ComputeResponse(Target.User, RequirePassword(), request.Data.Span));
+                break;
+            case AuthenticationRequestType.Sasl:
+                if (!request.Mechanisms.Contains(ScramServerExchange.Mechanism))
+                {
+                    throw new ServerConnectException($"server {Target.ServerName} offers no supported SASL mechanism ({string.Join(", ", request.Mechanisms)})");
+                }
+
+                scram = new ScramClientExchange(RequirePassword());
+                MessageWriter.WriteSaslInitialResponse(output, ScramServerExchange.Mechanism, scram.CreateClientFirst());
+                break;
+            case AuthenticationRequestType.SaslContinue:
+                if (scram is null)
+                {
+                    throw new ServerConnectException($"server {Target.ServerName} continued a SCRAM exchange that was never started");
+                }
+
+                if (!scram.TryHandleServerFirst(request.Data.Span, out var clientFinal, out var error))
+                {
+                    throw new ServerConnectException($"SCRAM exchange with server {Target.ServerName} failed: {error}");
+                }
+
+                MessageWriter.WriteSaslResponse(output, clientFinal);
+                break;
+            case AuthenticationRequestType.SaslFinal:
+                if (scram is null || !scram.VerifyServerFinal(request.Data.Span))
+                {
+                    throw new ServerConnectException($"server {Target.ServerName} failed to prove it knows the password (SCRAM server signature mismatch)");
+                }
+
+                return scram;
+            default:
+                throw new ServerConnectException($"server {Target.ServerName} asks for an unsupported authentication method ({request.Type})");
+        }
+
+        await output.FlushAsync(cancellationToken);
+        return scram;
+    }
+
+    private string RequirePassword() =>
+        Target.Password ?? throw new ServerConnectException(
+            $"server {Target.ServerName} asks user '{Target.User}' for a password, but none is configured (set a plain password or server_password)");
+}
