@@ -1,4 +1,8 @@
 using System.Buffers;
+using System.Buffers.Binary;
+using System.Diagnostics;
+using Sluice.Protocol.Internal;
+using Sluice.Protocol.Startup;
 
 namespace Sluice.Protocol.Messages;
 
@@ -12,81 +16,445 @@ public readonly record struct ColumnDescription(string Name, int TypeOid = Colum
 
 /// <summary>
 /// Writes the messages the proxy makes itself, straight into an <see cref="IBufferWriter{T}"/> (a PipeWriter), with
-/// no intermediate arrays. Strings are UTF-8, NUL-terminated as the protocol wants.
+/// no intermediate arrays. Strings are UTF-8, NUL-terminated as the protocol wants. Each method measures the message
+/// first, asks the writer for one span of that size and advances once. A string that contains a NUL character
+/// cannot be carried by the protocol and throws <see cref="ArgumentException"/>.
 /// </summary>
 public static class MessageWriter
 {
+    private const int HeaderSize = 5;
+
     // ---- backend messages (proxy → client)
-    public static void WriteErrorResponse(IBufferWriter<byte> writer, string severity, string sqlState, string message, string? detail = null, string? hint = null) => throw new NotImplementedException();
+    public static void WriteErrorResponse(IBufferWriter<byte> writer, string severity, string sqlState, string message, string? detail = null, string? hint = null)
+        => WriteFields(writer, (byte)BackendMessageCode.ErrorResponse, severity, sqlState, message, detail, hint);
 
-    public static void WriteNoticeResponse(IBufferWriter<byte> writer, string severity, string sqlState, string message) => throw new NotImplementedException();
+    public static void WriteNoticeResponse(IBufferWriter<byte> writer, string severity, string sqlState, string message)
+        => WriteFields(writer, (byte)BackendMessageCode.NoticeResponse, severity, sqlState, message, detail: null, hint: null);
 
-    public static void WriteAuthenticationOk(IBufferWriter<byte> writer) => throw new NotImplementedException();
+    public static void WriteAuthenticationOk(IBufferWriter<byte> writer)
+        => WriteAuthenticationCode(writer, AuthenticationRequestType.Ok);
 
-    public static void WriteAuthenticationCleartextPassword(IBufferWriter<byte> writer) => throw new NotImplementedException();
+    public static void WriteAuthenticationCleartextPassword(IBufferWriter<byte> writer)
+        => WriteAuthenticationCode(writer, AuthenticationRequestType.CleartextPassword);
 
-    public static void WriteAuthenticationMd5Password(IBufferWriter<byte> writer, ReadOnlySpan<byte> salt) => throw new NotImplementedException();
+    public static void WriteAuthenticationMd5Password(IBufferWriter<byte> writer, ReadOnlySpan<byte> salt)
+    {
+        if (salt.Length != 4)
+        {
+            throw new ArgumentException($"An MD5 salt is 4 bytes, not {salt.Length}.", nameof(salt));
+        }
 
-    public static void WriteAuthenticationSasl(IBufferWriter<byte> writer, IReadOnlyList<string> mechanisms) => throw new NotImplementedException();
+        WriteAuthenticationData(writer, AuthenticationRequestType.Md5Password, salt);
+    }
 
-    public static void WriteAuthenticationSaslContinue(IBufferWriter<byte> writer, ReadOnlySpan<byte> data) => throw new NotImplementedException();
+    public static void WriteAuthenticationSasl(IBufferWriter<byte> writer, IReadOnlyList<string> mechanisms)
+    {
+        var payload = 4 + 1;
+        for (var i = 0; i < mechanisms.Count; i++)
+        {
+            payload = checked(payload + CStringLength(mechanisms[i]));
+        }
 
-    public static void WriteAuthenticationSaslFinal(IBufferWriter<byte> writer, ReadOnlySpan<byte> data) => throw new NotImplementedException();
+        var span = Begin(writer, (byte)BackendMessageCode.Authentication, payload, out var total);
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(HeaderSize), (int)AuthenticationRequestType.Sasl);
+        var pos = HeaderSize + 4;
+        for (var i = 0; i < mechanisms.Count; i++)
+        {
+            pos += WriteCString(span.Slice(pos), mechanisms[i]);
+        }
 
-    public static void WriteParameterStatus(IBufferWriter<byte> writer, string name, string value) => throw new NotImplementedException();
+        span[pos++] = 0;
+        End(writer, pos, total);
+    }
 
-    public static void WriteBackendKeyData(IBufferWriter<byte> writer, int processId, int secretKey) => throw new NotImplementedException();
+    public static void WriteAuthenticationSaslContinue(IBufferWriter<byte> writer, ReadOnlySpan<byte> data)
+        => WriteAuthenticationData(writer, AuthenticationRequestType.SaslContinue, data);
 
-    public static void WriteReadyForQuery(IBufferWriter<byte> writer, TransactionStatus status) => throw new NotImplementedException();
+    public static void WriteAuthenticationSaslFinal(IBufferWriter<byte> writer, ReadOnlySpan<byte> data)
+        => WriteAuthenticationData(writer, AuthenticationRequestType.SaslFinal, data);
+
+    public static void WriteParameterStatus(IBufferWriter<byte> writer, string name, string value)
+    {
+        var payload = checked(CStringLength(name) + CStringLength(value));
+        var span = Begin(writer, (byte)BackendMessageCode.ParameterStatus, payload, out var total);
+        var pos = HeaderSize;
+        pos += WriteCString(span.Slice(pos), name);
+        pos += WriteCString(span.Slice(pos), value);
+        End(writer, pos, total);
+    }
+
+    public static void WriteBackendKeyData(IBufferWriter<byte> writer, int processId, int secretKey)
+    {
+        var span = Begin(writer, (byte)BackendMessageCode.BackendKeyData, 8, out var total);
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(HeaderSize), processId);
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(HeaderSize + 4), secretKey);
+        End(writer, total, total);
+    }
+
+    public static void WriteReadyForQuery(IBufferWriter<byte> writer, TransactionStatus status)
+    {
+        var span = Begin(writer, (byte)BackendMessageCode.ReadyForQuery, 1, out var total);
+        span[HeaderSize] = (byte)status;
+        End(writer, total, total);
+    }
 
     /// <summary>Answers a StartupMessage asking for 3.x with x above the newest minor supported, or for _pq_ options.</summary>
-    public static void WriteNegotiateProtocolVersion(IBufferWriter<byte> writer, int newestMinorVersion, IReadOnlyList<string> unsupportedOptions) => throw new NotImplementedException();
+    public static void WriteNegotiateProtocolVersion(IBufferWriter<byte> writer, int newestMinorVersion, IReadOnlyList<string> unsupportedOptions)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(newestMinorVersion);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(newestMinorVersion, 0xFFFF);
+        var payload = 8;
+        for (var i = 0; i < unsupportedOptions.Count; i++)
+        {
+            payload = checked(payload + CStringLength(unsupportedOptions[i]));
+        }
+
+        var span = Begin(writer, (byte)BackendMessageCode.NegotiateProtocolVersion, payload, out var total);
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(HeaderSize), StartupPacket.ProtocolVersion30 | newestMinorVersion);
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(HeaderSize + 4), unsupportedOptions.Count);
+        var pos = HeaderSize + 8;
+        for (var i = 0; i < unsupportedOptions.Count; i++)
+        {
+            pos += WriteCString(span.Slice(pos), unsupportedOptions[i]);
+        }
+
+        End(writer, pos, total);
+    }
 
     /// <summary>The single-byte answer to SSLRequest / GSSENCRequest: 'S' or 'N' (or 'G').</summary>
-    public static void WriteSingleByte(IBufferWriter<byte> writer, byte value) => throw new NotImplementedException();
+    public static void WriteSingleByte(IBufferWriter<byte> writer, byte value)
+    {
+        writer.GetSpan(1)[0] = value;
+        writer.Advance(1);
+    }
 
-    public static void WriteRowDescription(IBufferWriter<byte> writer, IReadOnlyList<ColumnDescription> columns) => throw new NotImplementedException();
+    /// <summary>Text-format columns with no table behind them (table OID 0, attribute 0, type modifier -1).</summary>
+    public static void WriteRowDescription(IBufferWriter<byte> writer, IReadOnlyList<ColumnDescription> columns)
+    {
+        var count = CheckInt16Count(columns.Count, nameof(columns));
+        var payload = 2;
+        for (var i = 0; i < count; i++)
+        {
+            payload = checked(payload + CStringLength(columns[i].Name) + 18);
+        }
 
-    /// <summary>A DataRow of text values; null is SQL NULL.</summary>
-    public static void WriteDataRow(IBufferWriter<byte> writer, IReadOnlyList<string?> values) => throw new NotImplementedException();
+        var span = Begin(writer, (byte)BackendMessageCode.RowDescription, payload, out var total);
+        BinaryPrimitives.WriteInt16BigEndian(span.Slice(HeaderSize), (short)count);
+        var pos = HeaderSize + 2;
+        for (var i = 0; i < count; i++)
+        {
+            var column = columns[i];
+            pos += WriteCString(span.Slice(pos), column.Name);
+            BinaryPrimitives.WriteInt32BigEndian(span.Slice(pos), 0);
+            BinaryPrimitives.WriteInt16BigEndian(span.Slice(pos + 4), 0);
+            BinaryPrimitives.WriteInt32BigEndian(span.Slice(pos + 6), column.TypeOid);
+            BinaryPrimitives.WriteInt16BigEndian(span.Slice(pos + 10), column.TypeSize);
+            BinaryPrimitives.WriteInt32BigEndian(span.Slice(pos + 12), -1);
+            BinaryPrimitives.WriteInt16BigEndian(span.Slice(pos + 16), 0);
+            pos += 18;
+        }
 
-    public static void WriteCommandComplete(IBufferWriter<byte> writer, string tag) => throw new NotImplementedException();
+        End(writer, pos, total);
+    }
 
-    public static void WriteEmptyQueryResponse(IBufferWriter<byte> writer) => throw new NotImplementedException();
+    /// <summary>A DataRow of text values; null is SQL NULL. Values are not NUL-terminated, so any text is allowed.</summary>
+    public static void WriteDataRow(IBufferWriter<byte> writer, IReadOnlyList<string?> values)
+    {
+        var count = CheckInt16Count(values.Count, nameof(values));
+        var payload = 2;
+        for (var i = 0; i < count; i++)
+        {
+            var value = values[i];
+            payload = checked(payload + 4 + (value is null ? 0 : ProtocolEncoding.Relaxed.GetByteCount(value)));
+        }
 
-    public static void WriteParseComplete(IBufferWriter<byte> writer) => throw new NotImplementedException();
+        var span = Begin(writer, (byte)BackendMessageCode.DataRow, payload, out var total);
+        BinaryPrimitives.WriteInt16BigEndian(span.Slice(HeaderSize), (short)count);
+        var pos = HeaderSize + 2;
+        for (var i = 0; i < count; i++)
+        {
+            var value = values[i];
+            if (value is null)
+            {
+                BinaryPrimitives.WriteInt32BigEndian(span.Slice(pos), -1);
+                pos += 4;
+            }
+            else
+            {
+                var written = ProtocolEncoding.Relaxed.GetBytes(value, span.Slice(pos + 4));
+                BinaryPrimitives.WriteInt32BigEndian(span.Slice(pos), written);
+                pos += 4 + written;
+            }
+        }
 
-    public static void WriteBindComplete(IBufferWriter<byte> writer) => throw new NotImplementedException();
+        End(writer, pos, total);
+    }
 
-    public static void WriteCloseComplete(IBufferWriter<byte> writer) => throw new NotImplementedException();
+    public static void WriteCommandComplete(IBufferWriter<byte> writer, string tag)
+        => WriteCStringMessage(writer, (byte)BackendMessageCode.CommandComplete, tag);
 
-    public static void WriteNoData(IBufferWriter<byte> writer) => throw new NotImplementedException();
+    public static void WriteEmptyQueryResponse(IBufferWriter<byte> writer)
+        => WriteEmpty(writer, (byte)BackendMessageCode.EmptyQueryResponse);
+
+    public static void WriteParseComplete(IBufferWriter<byte> writer)
+        => WriteEmpty(writer, (byte)BackendMessageCode.ParseComplete);
+
+    public static void WriteBindComplete(IBufferWriter<byte> writer)
+        => WriteEmpty(writer, (byte)BackendMessageCode.BindComplete);
+
+    public static void WriteCloseComplete(IBufferWriter<byte> writer)
+        => WriteEmpty(writer, (byte)BackendMessageCode.CloseComplete);
+
+    public static void WriteNoData(IBufferWriter<byte> writer)
+        => WriteEmpty(writer, (byte)BackendMessageCode.NoData);
 
     /// <summary>ParameterDescription with every parameter typed as <paramref name="typeOids"/>.</summary>
-    public static void WriteParameterDescription(IBufferWriter<byte> writer, IReadOnlyList<int> typeOids) => throw new NotImplementedException();
+    public static void WriteParameterDescription(IBufferWriter<byte> writer, IReadOnlyList<int> typeOids)
+    {
+        var count = CheckUInt16Count(typeOids.Count, nameof(typeOids));
+        var span = Begin(writer, (byte)BackendMessageCode.ParameterDescription, 2 + (count * 4), out var total);
+        WriteInt32List(span.Slice(HeaderSize), typeOids);
+        End(writer, total, total);
+    }
 
     // ---- frontend messages (proxy → server)
-    public static void WriteStartupMessage(IBufferWriter<byte> writer, IReadOnlyList<KeyValuePair<string, string>> parameters) => throw new NotImplementedException();
 
-    public static void WriteSslRequest(IBufferWriter<byte> writer) => throw new NotImplementedException();
+    /// <summary>A protocol 3.0 StartupMessage; the caller puts "user" (and usually "database") in the parameters.</summary>
+    public static void WriteStartupMessage(IBufferWriter<byte> writer, IReadOnlyList<KeyValuePair<string, string>> parameters)
+    {
+        var length = 8 + 1;
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            var (name, value) = parameters[i];
+            if (name.Length == 0)
+            {
+                throw new ArgumentException("A startup parameter name cannot be empty.", nameof(parameters));
+            }
 
-    public static void WriteCancelRequest(IBufferWriter<byte> writer, int processId, int secretKey) => throw new NotImplementedException();
+            length = checked(length + CStringLength(name) + CStringLength(value));
+        }
 
-    public static void WritePasswordMessage(IBufferWriter<byte> writer, string password) => throw new NotImplementedException();
+        var span = writer.GetSpan(length);
+        BinaryPrimitives.WriteInt32BigEndian(span, length);
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(4), StartupPacket.ProtocolVersion30);
+        var pos = 8;
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            var (name, value) = parameters[i];
+            pos += WriteCString(span.Slice(pos), name);
+            pos += WriteCString(span.Slice(pos), value);
+        }
 
-    public static void WriteSaslInitialResponse(IBufferWriter<byte> writer, string mechanism, ReadOnlySpan<byte> data) => throw new NotImplementedException();
+        span[pos++] = 0;
+        End(writer, pos, length);
+    }
 
-    public static void WriteSaslResponse(IBufferWriter<byte> writer, ReadOnlySpan<byte> data) => throw new NotImplementedException();
+    public static void WriteSslRequest(IBufferWriter<byte> writer)
+    {
+        var span = writer.GetSpan(8);
+        BinaryPrimitives.WriteInt32BigEndian(span, 8);
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(4), StartupPacketReader.SslRequestCode);
+        writer.Advance(8);
+    }
 
-    public static void WriteQuery(IBufferWriter<byte> writer, string sql) => throw new NotImplementedException();
+    public static void WriteCancelRequest(IBufferWriter<byte> writer, int processId, int secretKey)
+    {
+        var span = writer.GetSpan(16);
+        BinaryPrimitives.WriteInt32BigEndian(span, 16);
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(4), StartupPacketReader.CancelRequestCode);
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(8), processId);
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(12), secretKey);
+        writer.Advance(16);
+    }
 
-    public static void WriteParse(IBufferWriter<byte> writer, string statementName, string query, IReadOnlyList<int> parameterTypes) => throw new NotImplementedException();
+    public static void WritePasswordMessage(IBufferWriter<byte> writer, string password)
+        => WriteCStringMessage(writer, (byte)FrontendMessageCode.Password, password);
 
-    public static void WriteClose(IBufferWriter<byte> writer, byte kind, string name) => throw new NotImplementedException();
+    public static void WriteSaslInitialResponse(IBufferWriter<byte> writer, string mechanism, ReadOnlySpan<byte> data)
+    {
+        var payload = checked(CStringLength(mechanism) + 4 + data.Length);
+        var span = Begin(writer, (byte)FrontendMessageCode.Password, payload, out var total);
+        var pos = HeaderSize;
+        pos += WriteCString(span.Slice(pos), mechanism);
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(pos), data.Length);
+        pos += 4;
+        data.CopyTo(span.Slice(pos));
+        pos += data.Length;
+        End(writer, pos, total);
+    }
 
-    public static void WriteSync(IBufferWriter<byte> writer) => throw new NotImplementedException();
+    public static void WriteSaslResponse(IBufferWriter<byte> writer, ReadOnlySpan<byte> data)
+    {
+        var span = Begin(writer, (byte)FrontendMessageCode.Password, data.Length, out var total);
+        data.CopyTo(span.Slice(HeaderSize));
+        End(writer, total, total);
+    }
 
-    public static void WriteCopyFail(IBufferWriter<byte> writer, string message) => throw new NotImplementedException();
+    public static void WriteQuery(IBufferWriter<byte> writer, string sql)
+        => WriteCStringMessage(writer, (byte)FrontendMessageCode.Query, sql);
 
-    public static void WriteTerminate(IBufferWriter<byte> writer) => throw new NotImplementedException();
+    public static void WriteParse(IBufferWriter<byte> writer, string statementName, string query, IReadOnlyList<int> parameterTypes)
+    {
+        var count = CheckUInt16Count(parameterTypes.Count, nameof(parameterTypes));
+        var payload = checked(CStringLength(statementName) + CStringLength(query) + 2 + (count * 4));
+        var span = Begin(writer, (byte)FrontendMessageCode.Parse, payload, out var total);
+        var pos = HeaderSize;
+        pos += WriteCString(span.Slice(pos), statementName);
+        pos += WriteCString(span.Slice(pos), query);
+        pos += WriteInt32List(span.Slice(pos), parameterTypes);
+        End(writer, pos, total);
+    }
+
+    /// <summary>Close of a statement (<paramref name="kind"/> 'S') or a portal ('P').</summary>
+    public static void WriteClose(IBufferWriter<byte> writer, byte kind, string name)
+    {
+        if (kind is not ((byte)'S' or (byte)'P'))
+        {
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "Close targets 'S' (statement) or 'P' (portal).");
+        }
+
+        var payload = checked(1 + CStringLength(name));
+        var span = Begin(writer, (byte)FrontendMessageCode.Close, payload, out var total);
+        span[HeaderSize] = kind;
+        var pos = HeaderSize + 1 + WriteCString(span.Slice(HeaderSize + 1), name);
+        End(writer, pos, total);
+    }
+
+    public static void WriteSync(IBufferWriter<byte> writer)
+        => WriteEmpty(writer, (byte)FrontendMessageCode.Sync);
+
+    public static void WriteTerminate(IBufferWriter<byte> writer)
+        => WriteEmpty(writer, (byte)FrontendMessageCode.Terminate);
+
+    public static void WriteCopyFail(IBufferWriter<byte> writer, string message)
+        => WriteCStringMessage(writer, (byte)FrontendMessageCode.CopyFail, message);
+
+    // ---- helpers
+
+    private static void WriteFields(IBufferWriter<byte> writer, byte code, string severity, string sqlState, string message, string? detail, string? hint)
+    {
+        // 'S' and 'V' both carry the severity: the proxy's texts are not localized.
+        var severityLength = CStringLength(severity);
+        var payload = checked(1 + severityLength + 1 + severityLength + 1 + CStringLength(sqlState) + 1 + CStringLength(message) + 1);
+        if (detail is not null)
+        {
+            payload = checked(payload + 1 + CStringLength(detail));
+        }
+
+        if (hint is not null)
+        {
+            payload = checked(payload + 1 + CStringLength(hint));
+        }
+
+        var span = Begin(writer, code, payload, out var total);
+        var pos = HeaderSize;
+        pos += WriteField(span.Slice(pos), (byte)'S', severity);
+        pos += WriteField(span.Slice(pos), (byte)'V', severity);
+        pos += WriteField(span.Slice(pos), (byte)'C', sqlState);
+        pos += WriteField(span.Slice(pos), (byte)'M', message);
+        if (detail is not null)
+        {
+            pos += WriteField(span.Slice(pos), (byte)'D', detail);
+        }
+
+        if (hint is not null)
+        {
+            pos += WriteField(span.Slice(pos), (byte)'H', hint);
+        }
+
+        span[pos++] = 0;
+        End(writer, pos, total);
+    }
+
+    private static int WriteField(Span<byte> destination, byte field, string value)
+    {
+        destination[0] = field;
+        return 1 + WriteCString(destination.Slice(1), value);
+    }
+
+    private static void WriteAuthenticationCode(IBufferWriter<byte> writer, AuthenticationRequestType type)
+    {
+        var span = Begin(writer, (byte)BackendMessageCode.Authentication, 4, out var total);
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(HeaderSize), (int)type);
+        End(writer, total, total);
+    }
+
+    private static void WriteAuthenticationData(IBufferWriter<byte> writer, AuthenticationRequestType type, ReadOnlySpan<byte> data)
+    {
+        var span = Begin(writer, (byte)BackendMessageCode.Authentication, checked(4 + data.Length), out var total);
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(HeaderSize), (int)type);
+        data.CopyTo(span.Slice(HeaderSize + 4));
+        End(writer, total, total);
+    }
+
+    private static void WriteCStringMessage(IBufferWriter<byte> writer, byte code, string value)
+    {
+        var span = Begin(writer, code, CStringLength(value), out var total);
+        var pos = HeaderSize + WriteCString(span.Slice(HeaderSize), value);
+        End(writer, pos, total);
+    }
+
+    private static void WriteEmpty(IBufferWriter<byte> writer, byte code)
+    {
+        _ = Begin(writer, code, 0, out var total);
+        End(writer, total, total);
+    }
+
+    private static int WriteInt32List(Span<byte> destination, IReadOnlyList<int> values)
+    {
+        BinaryPrimitives.WriteInt16BigEndian(destination, (short)(ushort)values.Count);
+        var pos = 2;
+        for (var i = 0; i < values.Count; i++)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(destination.Slice(pos), values[i]);
+            pos += 4;
+        }
+
+        return pos;
+    }
+
+    /// <summary>Gets one span for the whole message and writes its type byte and length.</summary>
+    private static Span<byte> Begin(IBufferWriter<byte> writer, byte code, int payloadLength, out int total)
+    {
+        total = checked(payloadLength + HeaderSize);
+        var span = writer.GetSpan(total);
+        span[0] = code;
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(1), payloadLength + 4);
+        return span;
+    }
+
+    private static void End(IBufferWriter<byte> writer, int written, int total)
+    {
+        Debug.Assert(written == total, "A message must be exactly as long as measured.");
+        writer.Advance(total);
+    }
+
+    private static int CStringLength(string value)
+    {
+        if (value.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The protocol cannot carry a string that contains a NUL character.", nameof(value));
+        }
+
+        return checked(ProtocolEncoding.Relaxed.GetByteCount(value) + 1);
+    }
+
+    private static int WriteCString(Span<byte> destination, string value)
+    {
+        var written = ProtocolEncoding.Relaxed.GetBytes(value, destination);
+        destination[written] = 0;
+        return written + 1;
+    }
+
+    private static int CheckInt16Count(int count, string paramName)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, short.MaxValue, paramName);
+        return count;
+    }
+
+    private static int CheckUInt16Count(int count, string paramName)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, ushort.MaxValue, paramName);
+        return count;
+    }
 }
