@@ -28,6 +28,12 @@ internal sealed partial class ClientSession
     private bool _unsynced;
     private bool _stopPump;
 
+    // The client loop is between writing to the lent server and its flush returning. A server the pump gives up
+    // meanwhile (the server answered before FlushAsync finished its bookkeeping) is handed back by the client loop
+    // after the flush, so no two sessions ever touch one PipeWriter.
+    private bool _clientWriting;
+    private ServerConnection? _returnAfterFlush;
+
     private Task _pump = Task.CompletedTask;
 
     // Bytes of a frame still to copy, when a large message is forwarded in pieces as it arrives.
@@ -89,7 +95,7 @@ internal sealed partial class ClientSession
                         if (target is not null)
                         {
                             // Frames already copied to the previous server go out before switching.
-                            await target.Connection.Output.FlushAsync(token);
+                            await FlushToServerAsync(target, token);
                             target = null;
                         }
 
@@ -99,11 +105,6 @@ internal sealed partial class ClientSession
                             terminate = true;
                             break;
                         }
-                    }
-
-                    if (target is not null && target != server)
-                    {
-                        await target.Connection.Output.FlushAsync(token);
                     }
 
                     target = server;
@@ -174,6 +175,7 @@ internal sealed partial class ClientSession
     {
         lock (_linkLock)
         {
+            _clientWriting = true;
             switch (code)
             {
                 case FrontendMessageCode.Query:
@@ -205,8 +207,29 @@ internal sealed partial class ClientSession
         {
             // The pump sees the same failure on its side and tells the client; wait for it to finish doing so.
             server.MarkBroken();
+            if (EndClientWrite() is { } orphan)
+            {
+                _pool!.Discard(orphan);
+            }
+
             await _pump;
             throw;
+        }
+
+        if (EndClientWrite() is { } giveBack)
+        {
+            _pool!.Release(giveBack);
+        }
+    }
+
+    private ServerConnection? EndClientWrite()
+    {
+        lock (_linkLock)
+        {
+            _clientWriting = false;
+            var giveBack = _returnAfterFlush;
+            _returnAfterFlush = null;
+            return giveBack;
         }
     }
 
@@ -341,9 +364,10 @@ internal sealed partial class ClientSession
             }
 
             var release = false;
+            var handBack = false;
             try
             {
-                release = ForwardServerFrames(server, ref buffer, ref remaining, output);
+                release = ForwardServerFrames(server, ref buffer, ref remaining, output, out handBack);
             }
             catch (ProtocolViolationException ex)
             {
@@ -353,7 +377,7 @@ internal sealed partial class ClientSession
             }
 
             input.AdvanceTo(buffer.Start, buffer.End);
-            if (release)
+            if (release && handBack)
             {
                 _pool!.Release(server);
             }
@@ -389,8 +413,9 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>Copies whole and partial frames to the client; true when the server was just given back.</summary>
-    private bool ForwardServerFrames(ServerConnection server, ref ReadOnlySequence<byte> buffer, ref long remaining, PipeWriter output)
+    private bool ForwardServerFrames(ServerConnection server, ref ReadOnlySequence<byte> buffer, ref long remaining, PipeWriter output, out bool handBack)
     {
+        handBack = true;
         while (true)
         {
             if (remaining > 0)
@@ -443,6 +468,11 @@ internal sealed partial class ClientSession
                         {
                             _server = null;
                             releaseNow = true;
+                            if (_clientWriting)
+                            {
+                                _returnAfterFlush = server;
+                                handBack = false;
+                            }
                         }
                     }
 
@@ -512,12 +542,21 @@ internal sealed partial class ClientSession
 
         int pendingReady;
         bool unsynced;
+        ServerConnection? orphan;
         lock (_linkLock)
         {
             server = _server;
             _server = null;
             pendingReady = _pendingReady;
             unsynced = _unsynced;
+            orphan = _returnAfterFlush;
+            _returnAfterFlush = null;
+        }
+
+        if (orphan is not null)
+        {
+            // The client loop ended inside a flush: whatever state that server is in, nobody can vouch for it.
+            _pool!.Discard(orphan);
         }
 
         if (server is null)

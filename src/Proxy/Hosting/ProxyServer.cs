@@ -57,7 +57,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
             if (config.Server.HttpListen is { Length: > 0 } httpListen)
             {
-                server._http = await HttpEndpoints.StartAsync(EndPointParser.Parse(httpListen), runtime, loggerFactory, cancellationToken);
+                server._http = await HttpEndpoints.StartAsync(EndPointParser.Parse(httpListen), runtime, cancellationToken);
                 LogHttpListening(server._logger, server._http.EndPoint.ToString());
             }
 

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Runtime;
 
@@ -26,11 +27,11 @@ internal sealed class HttpEndpoints : IAsyncDisposable
 
     public IPEndPoint EndPoint { get; }
 
-    public static async Task<HttpEndpoints> StartAsync(IPEndPoint endPoint, ProxyRuntime runtime, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    public static async Task<HttpEndpoints> StartAsync(IPEndPoint endPoint, ProxyRuntime runtime, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggerFactory);
+        builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
         builder.WebHost.ConfigureKestrel(options => options.Listen(endPoint));
         var app = builder.Build();
 

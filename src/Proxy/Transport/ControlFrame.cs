@@ -37,7 +37,14 @@ internal readonly record struct ControlFrame(byte Code, byte[] Payload)
                 return new ControlFrame(header.Code, payload);
             }
 
-            if (result.IsCompleted || result.IsCanceled)
+            if (result.IsCanceled)
+            {
+                // A pump that had this server before may have asked to stop its read just as it finished: not for us.
+                reader.AdvanceTo(buffer.Start);
+                continue;
+            }
+
+            if (result.IsCompleted)
             {
                 reader.AdvanceTo(buffer.Start, buffer.End);
                 throw new EndOfStreamException("the connection was closed");

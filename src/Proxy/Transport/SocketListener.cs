@@ -28,7 +28,6 @@ internal sealed class SocketListener : IAsyncDisposable
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
             {
                 socket.DualMode = endPoint.Address.Equals(IPAddress.IPv6Any);
