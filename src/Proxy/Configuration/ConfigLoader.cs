@@ -41,6 +41,26 @@ public static class ConfigLoader
     /// <summary>Reads, parses and validates the file as a whole; throws <see cref="ConfigException"/> with every error.</summary>
     public static ProxyConfig Load(string path) => Parse(File.ReadAllText(path), path);
 
+    /// <summary>As <see cref="Load(string)"/>, and hands back the warnings (valid but unwise settings) to log.</summary>
+    public static ProxyConfig Load(string path, out IReadOnlyList<ConfigError> warnings) =>
+        Parse(File.ReadAllText(path), path, out warnings);
+
     /// <summary>Parses and validates TOML text; <paramref name="fileName"/> is used in error messages.</summary>
-    public static ProxyConfig Parse(string text, string fileName) => throw new NotImplementedException();
+    public static ProxyConfig Parse(string text, string fileName) => Parse(text, fileName, out _);
+
+    /// <summary>
+    /// Parses and validates TOML text; throws <see cref="ConfigException"/> with every error, sorted by line.
+    /// <paramref name="warnings"/> gets what is valid but unwise, such as plain-text passwords.
+    /// </summary>
+    public static ProxyConfig Parse(string text, string fileName, out IReadOnlyList<ConfigError> warnings)
+    {
+        var result = ConfigBinder.Bind(text, fileName);
+        if (result.Config is null)
+        {
+            throw new ConfigException(result.Errors);
+        }
+
+        warnings = result.Warnings;
+        return result.Config;
+    }
 }
