@@ -24,7 +24,9 @@ public static class BackendMessageReader
             throw new ProtocolViolationException($"Malformed ReadyForQuery message: payload is {payload.Length} bytes, expected 1.");
         }
 
-        var status = payload.FirstSpan[0];
+        // The first segment may be empty; the reader finds the byte wherever it is.
+        var reader = new SequenceReader<byte>(payload);
+        reader.TryRead(out var status);
         return status switch
         {
             (byte)'I' => TransactionStatus.Idle,
