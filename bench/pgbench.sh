@@ -205,6 +205,9 @@ if wants sluice; then
             log "build failed:"; tail -20 "$work/build.log" >&2
         fi
     fi
+    if [ -n "$dll" ] && [ ! -f "$dll" ]; then
+        log "$dll does not exist"; dll=""
+    fi
     if [ -n "$dll" ]; then
         sluice_port=$(free_port)
         sluice_http_port=$(free_port)
@@ -230,7 +233,7 @@ servers = [
   { host = "127.0.0.1", port = $pg_port, role = "primary" },
 ]
 TOML
-        sluice_version=$(dotnet "$dll" --version 2>/dev/null | awk '{print $2}' || true)
+        sluice_version=$(dotnet "$dll" --version 2>/dev/null | sed -n 's/^sluice //p' | head -1 || true)
         dotnet "$dll" --config "$work/proxy.toml" >"$work/sluice.log" 2>&1 &
         sluice_pid=$!
         if ! wait_listening "$sluice_port" "$sluice_pid" 30; then

@@ -1,5 +1,7 @@
+using System.Net.Sockets;
 using Npgsql;
 using Sluice.Integration.Tests.Fixtures;
+using Sluice.Proxy.Demo;
 
 namespace Sluice.Integration.Tests;
 
@@ -88,6 +90,47 @@ public sealed class ClusterTests(PostgresFixture fixture)
         Assert.Equal((0, "42"), (ok.ExitCode, ok.StandardOutput.Trim()));
         Assert.NotEqual(0, failed.ExitCode);
         Assert.Contains("no_such_table", failed.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_cluster_of_its_own_fails_over_and_disposing_leaves_nothing_behind()
+    {
+        var cluster = await PostgresCluster.StartAsync(new PostgresClusterOptions());
+        var root = cluster.DataRoot;
+        try
+        {
+            await cluster.StopServerAsync(ClusterNode.Primary);
+            Assert.False(await AcceptsConnectionsAsync(cluster.PrimaryPort));
+
+            await cluster.PromoteReplicaAsync();
+            Assert.Equal("f", await cluster.ExecuteAsync(cluster.ReplicaPort, "SELECT pg_is_in_recovery()"));
+            await cluster.ExecuteAsync(cluster.ReplicaPort, "CREATE TABLE written_after_failover (id int)");
+
+            await cluster.StartServerAsync(ClusterNode.Primary);
+            Assert.Equal("1", await cluster.ExecuteOnPrimaryAsync("SELECT 1"));
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+
+        Assert.False(Directory.Exists(root));
+        Assert.False(await AcceptsConnectionsAsync(cluster.PrimaryPort));
+        Assert.False(await AcceptsConnectionsAsync(cluster.ReplicaPort));
+    }
+
+    private static async Task<bool> AcceptsConnectionsAsync(int port)
+    {
+        using var client = new TcpClient();
+        try
+        {
+            await client.ConnectAsync("127.0.0.1", port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     private static async Task<bool> ReplicaHasAsync(NpgsqlConnection replica, string marker) =>
