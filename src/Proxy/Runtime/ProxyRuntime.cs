@@ -27,6 +27,9 @@ internal sealed class ProxyRuntime : IAsyncDisposable
 
     public HealthState Health { get; }
 
+    /// <summary>Cumulative per-database counters for SHOW STATS.</summary>
+    public StatsRegistry Stats { get; } = new();
+
     /// <summary>Set by PAUSE (admin console): /ready answers 503 while paused.</summary>
     public bool IsPaused { get; set; }
 
