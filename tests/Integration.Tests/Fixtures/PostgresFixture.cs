@@ -100,12 +100,12 @@ public sealed class PostgresFixture : IAsyncLifetime
     };
 
     /// <summary>
-    /// Starts Sluice in-process with <paramref name="config"/>, its listeners moved to 127.0.0.1:0 (HTTP too, unless
-    /// disabled with an empty http_listen). Dispose the result to stop it.
+    /// Starts Sluice in-process with <paramref name="config"/> (null = <see cref="CreateProxyConfig"/>), its listeners
+    /// moved to 127.0.0.1:0 (HTTP too, unless disabled with an empty http_listen). Dispose the result to stop it.
     /// </summary>
-    public static async Task<RunningProxy> StartProxyAsync(ProxyConfig config, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    public async Task<RunningProxy> StartProxyAsync(ProxyConfig? config = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(config);
+        config ??= CreateProxyConfig();
         var onFreePorts = config with
         {
             Server = config.Server with
