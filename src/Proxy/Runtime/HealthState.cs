@@ -1,4 +1,5 @@
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Observability;
 
 namespace Sluice.Proxy.Runtime;
 
@@ -18,6 +19,18 @@ internal sealed class HealthState
     public (bool Ok, string Detail) AllDatabasesHavePrimary() => Check(static s => s.Role is ServerRole.Primary or ServerRole.Auto);
 
     public (bool Ok, string Detail) AllDatabasesHaveReplica() => Check(static s => s.Role is ServerRole.Replica);
+
+    /// <summary>Every configured server with what is known of it, for sluice_server_up and the lag gauges.</summary>
+    public IEnumerable<ServerStatusGauge> Servers()
+    {
+        foreach (var database in _config().Databases)
+        {
+            foreach (var server in database.Servers)
+            {
+                yield return new ServerStatusGauge(database.Name, server.Name, ConfigNames.ServerRole.Format(server.Role), Up: true);
+            }
+        }
+    }
 
     private (bool Ok, string Detail) Check(Func<BackendServerConfig, bool> fits)
     {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
 
 namespace Sluice.Proxy.Runtime;
@@ -23,7 +24,13 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Pools = new PoolRegistry(loggerFactory);
         Credentials = new CredentialCache();
         Health = new HealthState(() => _config);
+        Metrics = new SluiceMetrics(new RuntimeMetricsSource(this));
+        Exporter = new PrometheusExporter(Metrics, logger: loggerFactory.CreateLogger<PrometheusExporter>());
     }
+
+    public SluiceMetrics Metrics { get; }
+
+    public PrometheusExporter Exporter { get; }
 
     public HealthState Health { get; }
 
@@ -98,6 +105,8 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Pools.DisposeAsync();
+        Exporter.Dispose();
+        Metrics.Dispose();
         Draining.Dispose();
     }
 }
