@@ -37,4 +37,43 @@ internal static class Keywords
     /// <summary>Words after which, inside a FROM clause, a name followed by <c>(</c> is a function, not an alias column list.</summary>
     public static readonly FrozenSet<string> FromItemIntroducers = FrozenSet.Create(StringComparer.Ordinal,
         "from", "join", "lateral", "only");
+
+    /// <summary>
+    /// Every word the analyzers compare with, folded. <see cref="ParsedText"/> looks each identifier up once, so a
+    /// keyword test is a reference comparison (the values are the same interned literals the analyzers use).
+    /// </summary>
+    public static readonly FrozenDictionary<string, string> All = BuildAll();
+
+    /// <summary>Lookup of <see cref="All"/> by a folded span, without allocating.</summary>
+    public static readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> AllBySpan =
+        All.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    private static FrozenDictionary<string, string> BuildAll()
+    {
+        string[] words =
+        [
+            "abort", "all", "alter", "analyse", "analyze", "as", "authorization", "begin", "bit", "by", "call", "case",
+            "char", "character", "characteristics", "checkpoint", "close", "cluster", "columns", "comment", "commit",
+            "conflict", "constraints", "copy", "create", "cube", "cursor", "deallocate", "declare", "default",
+            "deferrable", "delete", "discard", "distinct", "do", "drop", "end", "except", "execute", "exists",
+            "explain", "fetch", "filter", "for", "from", "function", "global", "grant", "group", "grouping", "having",
+            "hold", "if", "import", "insert", "intersect", "into", "isolation", "join", "key", "level", "limit",
+            "listen", "load", "local", "lock", "materialized", "merge", "move", "names", "no", "not", "notify", "off",
+            "offset", "on", "only", "operator", "option", "or", "order", "over", "partition", "plans", "prepare",
+            "prepared", "procedure", "read", "reassign", "recursive", "refresh", "reindex", "release", "repeatable",
+            "replace", "reset", "returning", "revoke", "role", "rollback", "rollup", "savepoint", "schema", "security",
+            "select", "sequence", "sequences", "session", "set", "sets", "share", "show", "start", "stdout", "table",
+            "tablesample", "temp", "temporary", "time", "to", "transaction", "truncate", "union", "unlisten",
+            "unlogged", "update", "using", "vacuum", "values", "varying", "verbose", "view", "where", "window", "with",
+            "within", "work", "write", "xml", "zone",
+        ];
+        var all = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var word in words.Concat(NotFunctions).Concat(TypesWithModifiers).Concat(TypeNameWords).Concat(FromItemIntroducers))
+        {
+            var interned = string.Intern(word);
+            all[interned] = interned;
+        }
+
+        return all.ToFrozenDictionary(StringComparer.Ordinal);
+    }
 }

@@ -8,11 +8,13 @@ namespace Sluice.Routing.Classification;
 /// </summary>
 internal sealed class ParsedText
 {
-    private const int MaxStackWord = 64;
+    /// <summary>The longest word in <see cref="Keywords.All"/> ("characteristics").</summary>
+    private const int MaxKeywordLength = 15;
 
     private readonly TokenList _tokens;
     private readonly Stack<int> _open = new();
     private int[] _match = new int[64];
+    private string?[] _words = new string?[64];
 
     public ParsedText(TokenList tokens) => _tokens = tokens;
 
@@ -38,6 +40,7 @@ internal sealed class ParsedText
         if (_match.Length < Count)
         {
             _match = new int[Math.Max(Count, _match.Length * 2)];
+            _words = new string?[_match.Length];
         }
 
         // One pass with a stack of open parentheses: O(n) however deep the nesting.
@@ -46,8 +49,12 @@ internal sealed class ParsedText
         for (var i = 0; i < Count; i++)
         {
             _match[i] = -1;
+            _words[i] = null;
             switch (Tokens[i].Kind)
             {
+                case SqlTokenKind.Identifier:
+                    _words[i] = LookUpKeyword(Text(i));
+                    break;
                 case SqlTokenKind.LeftParen:
                     open.Push(i);
                     break;
@@ -77,23 +84,30 @@ internal sealed class ParsedText
     public bool IsKind(int index, SqlTokenKind kind, int end) => index >= 0 && index < end && Tokens[index].Kind == kind;
 
     /// <summary>Whether the token at <paramref name="index"/> (before <paramref name="end"/>) is the unquoted keyword.</summary>
-    public bool IsWord(int index, string keyword, int end) =>
-        index >= 0 && index < end && Tokens[index].Kind == SqlTokenKind.Identifier && TokenText.EqualsKeyword(Text(index), keyword);
-
-    public bool IsWord(int index, string keyword) => IsWord(index, keyword, Count);
-
-    /// <summary>Whether the unquoted identifier at <paramref name="index"/>, folded, is in <paramref name="set"/>.</summary>
-    public bool IsWordIn(int index, FrozenSet<string> set, int end)
+    public bool IsWord(int index, string keyword, int end)
     {
-        if (index < 0 || index >= end || Tokens[index].Kind != SqlTokenKind.Identifier)
+        if (index < 0 || index >= end)
         {
             return false;
         }
 
-        var text = Text(index);
-        if (text.Length > MaxStackWord)
+        // Known words compare by reference; anything else (a table name) only needs the ASCII comparison.
+        return _words[index] is { } word
+            ? ReferenceEquals(word, keyword)
+            : Tokens[index].Kind == SqlTokenKind.Identifier && TokenText.EqualsKeyword(Text(index), keyword);
+    }
+
+    public bool IsWord(int index, string keyword) => IsWord(index, keyword, Count);
+
+    /// <summary>Whether the unquoted identifier at <paramref name="index"/>, folded, is in <paramref name="set"/> (a subset of <see cref="Keywords.All"/>).</summary>
+    public bool IsWordIn(int index, FrozenSet<string> set, int end) =>
+        index >= 0 && index < end && _words[index] is { } word && set.Contains(word);
+
+    private static string? LookUpKeyword(ReadOnlySpan<char> text)
+    {
+        if (text.Length > MaxKeywordLength)
         {
-            return false;
+            return null;
         }
 
         Span<char> folded = stackalloc char[text.Length];
@@ -103,7 +117,7 @@ internal sealed class ParsedText
             folded[i] = c is >= 'A' and <= 'Z' ? (char)(c + ('a' - 'A')) : c;
         }
 
-        return set.GetAlternateLookup<ReadOnlySpan<char>>().Contains(folded);
+        return Keywords.AllBySpan.TryGetValue(folded, out var keyword) ? keyword : null;
     }
 
     /// <summary>The name a name token stands for (folded when unquoted).</summary>

@@ -63,6 +63,7 @@ internal sealed class QueryScanner
     private enum Clause : byte
     {
         None,
+        With,
         From,
         GroupBy,
         Other,
@@ -229,6 +230,14 @@ internal sealed class QueryScanner
         {
             Current.Clause = Clause.From;
         }
+        else if (IsWord(i, "with"))
+        {
+            // WITH ORDINALITY follows a function in a FROM clause; any other WITH here starts a CTE list.
+            if (Current.Clause != Clause.From)
+            {
+                Current.Clause = Clause.With;
+            }
+        }
         else if (IsWord(i, "group"))
         {
             // WITHIN GROUP (ORDER BY ...) belongs to an aggregate call.
@@ -281,8 +290,8 @@ internal sealed class QueryScanner
             return false;
         }
 
-        // WITH name (columns) AS [NOT MATERIALIZED] ( ... )
-        if (IsCteDefinition(last + 1))
+        // WITH name (columns) AS [NOT MATERIALIZED] ( ... ); in a FROM clause f(x) AS (a int) is a call.
+        if (Current.Clause == Clause.With && IsCteDefinition(last + 1))
         {
             return false;
         }

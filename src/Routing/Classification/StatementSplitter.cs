@@ -34,7 +34,7 @@ internal static class StatementSplitter
                 continue;
             }
 
-            if (token.Kind == SqlTokenKind.Identifier)
+            if (token.Kind == SqlTokenKind.Identifier && text.IsWord(start, "create"))
             {
                 routine.OnWord(text, i, token.Depth);
             }

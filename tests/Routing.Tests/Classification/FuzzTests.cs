@@ -80,14 +80,22 @@ public sealed class FuzzTests
         for (var i = 0; i < tokens.Count; i++)
         {
             var token = tokens[i];
-            Assert.True(token.Start >= position, $"token {i} overlaps the previous one in {Escape(sql)}");
-            Assert.True(token.Length > 0, $"empty token {i} in {Escape(sql)}");
-            Assert.True(token.End <= sql.Length, $"token {i} runs past the end of {Escape(sql)}");
-            Assert.True(sql.AsSpan(position, token.Start - position).Trim(" \t\n\r\f\v").IsEmpty, $"text skipped before token {i} in {Escape(sql)}");
+            Check(token.Start >= position, "a token overlaps the previous one", sql);
+            Check(token.Length > 0, "an empty token", sql);
+            Check(token.End <= sql.Length, "a token runs past the end", sql);
+            Check(sql.AsSpan(position, token.Start - position).Trim(" \t\n\r\f\v").IsEmpty, "text skipped between tokens", sql);
             position = token.End;
         }
 
-        Assert.True(sql.AsSpan(position).Trim(" \t\n\r\f\v").IsEmpty, $"text skipped at the end of {Escape(sql)}");
+        Check(sql.AsSpan(position).Trim(" \t\n\r\f\v").IsEmpty, "text skipped at the end", sql);
+    }
+
+    private static void Check(bool condition, string problem, string sql)
+    {
+        if (!condition)
+        {
+            Assert.Fail($"{problem} in \"{Escape(sql)}\"");
+        }
     }
 
     private static void AssertConsistent(string sql, ClassificationResult result)

@@ -218,3 +218,23 @@ public sealed class SqlLexerTests
 
     private static string Text(string sql, SqlToken token) => sql.Substring(token.Start, token.Length);
 }
+
+public sealed class KeywordTableTests
+{
+    [Fact]
+    public void Keyword_lookup_covers_every_keyword_length()
+    {
+        // ParsedText only looks up identifiers up to 15 characters long.
+        Assert.All(Keywords.All.Keys, keyword => Assert.InRange(keyword.Length, 1, 15));
+        Assert.Contains("characteristics", Keywords.All.Keys);
+    }
+
+    [Fact]
+    public void Keyword_sets_are_part_of_the_lookup_table()
+    {
+        Assert.Subset(Keywords.All.Keys.ToHashSet(), Keywords.NotFunctions.ToHashSet());
+        Assert.Subset(Keywords.All.Keys.ToHashSet(), Keywords.TypesWithModifiers.ToHashSet());
+        Assert.Subset(Keywords.All.Keys.ToHashSet(), Keywords.TypeNameWords.ToHashSet());
+        Assert.Subset(Keywords.All.Keys.ToHashSet(), Keywords.FromItemIntroducers.ToHashSet());
+    }
+}
