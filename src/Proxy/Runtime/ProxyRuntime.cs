@@ -4,6 +4,8 @@ using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
+using Sluice.Proxy.Statements;
+using Sluice.Routing.Classification;
 
 namespace Sluice.Proxy.Runtime;
 
@@ -29,6 +31,12 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     }
 
     public SluiceMetrics Metrics { get; }
+
+    /// <summary>The read/write and session-state classifier, with its per-text cache shared by all sessions.</summary>
+    public SqlClassifier Classifier { get; } = new();
+
+    /// <summary>Protocol-level prepared statements shared across clients (transaction mode).</summary>
+    public PreparedStatementCache PreparedStatements { get; } = new();
 
     public PrometheusExporter Exporter { get; }
 
