@@ -211,7 +211,9 @@ public sealed class FunctionCallTests
         var source = new FakeVolatilitySource();
         var classifier = new SqlClassifier(new SqlClassifierOptions { FunctionVolatility = source });
 
-        classifier.Classify("SELECT MySchema.My_Func(1), \"Quoted\"(2), plain(3)");
+        classifier.Classify("SELECT MySchema.My_Func(1)");
+        classifier.Classify("SELECT \"Quoted\"(2)");
+        classifier.Classify("SELECT plain(3)");
 
         Assert.Contains(("myschema", "my_func"), source.Asked);
         Assert.Contains(((string?)null, "Quoted"), source.Asked);
