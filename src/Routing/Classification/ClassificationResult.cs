@@ -62,7 +62,7 @@ public sealed class ClassificationResult
             _ => classified,
         };
         PinReasons = pins;
-        SessionSettings = settings is null ? [] : settings.ToArray();
+        SessionSettings = settings is null ? [] : settings.ToArray().AsReadOnly();
         if (statements.Count == 1)
         {
             SessionRoute = statements[0].SessionRoute;

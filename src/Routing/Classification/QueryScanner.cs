@@ -360,7 +360,9 @@ internal sealed class QueryScanner
     private void OnFunctionCall(int first, int last, bool qualified)
     {
         var name = _text.Name(last);
-        if (_mode == ScanMode.PinsOnly)
+        // Once the statement is a write, only pinning matters (and the volatility source is not asked about table
+        // names such as INSERT INTO t (a, b)).
+        if (_mode == ScanMode.PinsOnly || _verdict.Writes)
         {
             if (FunctionCatalog.PinsSession(name))
             {

@@ -10,8 +10,34 @@ namespace Sluice.Routing.Classification;
 /// Results are cached per text (bounded), so repeated and prepared statements cost one dictionary lookup.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Fails closed: anything the classifier cannot lex or does not recognise is <see cref="StatementRoute.Unknown"/>,
 /// which callers route like a write. The classifier never throws on any input.
+/// </para>
+/// <para>
+/// Reads: SELECT / VALUES / TABLE / WITH ... SELECT without a data-modifying CTE (at any depth), a row-locking clause
+/// (FOR UPDATE / NO KEY UPDATE / SHARE / KEY SHARE, anywhere), SELECT INTO, or a call of a function not known to be
+/// read-only; SHOW; EXPLAIN without ANALYZE (with ANALYZE it is what its statement is); COPY ... TO STDOUT (for
+/// COPY (query) TO STDOUT, what the query is); DECLARE CURSOR (what its query is); FETCH / MOVE / CLOSE;
+/// BEGIN / START TRANSACTION READ ONLY; COMMIT / ROLLBACK / SAVEPOINT / RELEASE; SET / RESET / DISCARD (they write
+/// no data and a hot standby runs them), except SET TRANSACTION READ WRITE and its equivalents.
+/// </para>
+/// <para>
+/// Writes: INSERT / UPDATE / DELETE / MERGE / TRUNCATE, COPY ... FROM, COPY ... TO a file or PROGRAM, all DDL,
+/// VACUUM / ANALYZE / CLUSTER / REINDEX / REFRESH / CHECKPOINT, CALL, DO, LOCK, LISTEN / UNLISTEN / NOTIFY,
+/// PREPARE / EXECUTE / DEALLOCATE, LOAD, BEGIN without READ ONLY, two-phase commit commands.
+/// </para>
+/// <para>
+/// Functions: a built-in list of read-only functions (aggregates, math, strings, dates, JSON, arrays, catalog
+/// information; also random(), gen_random_uuid() and pg_sleep(), which are volatile but write nothing) are reads;
+/// sequence functions, advisory locks, pg_notify, set_config, txid_current, lo_*, dblink* and server administration
+/// functions are always writes; any other function is asked of <see cref="SqlClassifierOptions.FunctionVolatility"/>
+/// (immutable / stable: read) and is a write when unknown.
+/// </para>
+/// <para>
+/// Not visible in the text, hence not detected: volatile functions behind views, functions called with attribute
+/// notation (<c>t.f</c>), operators implemented by volatile functions. Use <c>/* sluice:primary */</c> for those.
+/// </para>
 /// </remarks>
 public sealed class SqlClassifier
 {
@@ -142,7 +168,7 @@ public sealed class SqlClassifier
                 statements[i] = facts.ToInfo(startOffset, endOffset - startOffset);
             }
 
-            return new ClassificationResult(hint, statements);
+            return new ClassificationResult(hint, statements.AsReadOnly());
         }
         finally
         {

@@ -47,7 +47,7 @@ internal sealed class StatementFacts
     {
         AccessMode = AccessMode,
         PinReasons = Pins,
-        SessionSettings = Settings is null ? [] : Settings.ToArray(),
+        SessionSettings = Settings is null ? [] : Settings.ToArray().AsReadOnly(),
         SessionRoute = SessionRoute,
         SessionRouteValue = SessionRouteValue,
     };

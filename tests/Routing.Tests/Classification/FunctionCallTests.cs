@@ -170,6 +170,17 @@ public sealed class FunctionCallTests
     }
 
     [Fact]
+    public void A_delegate_can_be_the_volatility_source()
+    {
+        var source = FunctionVolatilitySource.FromDelegate((schema, name) =>
+            schema == "app" && name == "price" ? FunctionVolatility.Stable : null);
+        var classifier = new SqlClassifier(new SqlClassifierOptions { FunctionVolatility = source });
+
+        Assert.Equal(StatementRoute.Read, classifier.Classify("SELECT app.price(1)").Route);
+        Assert.Equal(StatementRoute.Write, classifier.Classify("SELECT price(1)").Route);
+    }
+
+    [Fact]
     public void A_function_the_source_does_not_know_goes_to_the_primary()
     {
         var source = new FakeVolatilitySource { ["other"] = FunctionVolatility.Stable };
@@ -200,7 +211,9 @@ public sealed class FunctionCallTests
         var source = new FakeVolatilitySource();
         var classifier = new SqlClassifier(new SqlClassifierOptions { FunctionVolatility = source });
 
-        classifier.Classify("SELECT MySchema.My_Func(1), \"Quoted\"(2), plain(3)");
+        classifier.Classify("SELECT MySchema.My_Func(1)");
+        classifier.Classify("SELECT \"Quoted\"(2)");
+        classifier.Classify("SELECT plain(3)");
 
         Assert.Contains(("myschema", "my_func"), source.Asked);
         Assert.Contains(((string?)null, "Quoted"), source.Asked);
@@ -214,6 +227,18 @@ public sealed class FunctionCallTests
         var classifier = new SqlClassifier(new SqlClassifierOptions { FunctionVolatility = source });
 
         classifier.Classify("SELECT now(), count(*), lower(x) FROM t");
+
+        Assert.Empty(source.Asked);
+    }
+
+    [Fact]
+    public void Writes_do_not_ask_about_their_table_names()
+    {
+        var source = new FakeVolatilitySource();
+        var classifier = new SqlClassifier(new SqlClassifierOptions { FunctionVolatility = source });
+
+        classifier.Classify("WITH x AS (SELECT 1) INSERT INTO t (a, b) SELECT 1, 2");
+        classifier.Classify("INSERT INTO t (a) VALUES (my_function())");
 
         Assert.Empty(source.Asked);
     }
