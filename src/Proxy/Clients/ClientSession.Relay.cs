@@ -57,6 +57,8 @@ internal sealed partial class ClientSession
             var buffer = result.Buffer;
             ServerConnection? target = null;
             var terminate = false;
+            var wakePump = false;
+            _lastActivity = Stopwatch.GetTimestamp();
             try
             {
                 while (true)
@@ -96,7 +98,29 @@ internal sealed partial class ClientSession
                         throw new ProtocolViolationException($"invalid frontend message type '{(char)header.Code}'");
                     }
 
+
+                    // What must be looked at (SQL text, statement names) has to be here whole first.
+                    var inspectStatus = TryInspect(code, header, buffer, out var inspection);
+                    if (inspectStatus == ReadStatus.NeedMoreData)
+                    {
+                        break;
+                    }
+
                     var server = CurrentServer();
+                    if (server is null && inspection.LocalAnswer is { } localAnswer)
+                    {
+                        if (target is not null)
+                        {
+                            await FlushToServerAsync(target, token);
+                            target = null;
+                        }
+
+                        await _pump;
+                        await AnswerLocallyAsync(localAnswer, token);
+                        buffer = buffer.Slice(header.FrameLength);
+                        continue;
+                    }
+
                     if (server is null)
                     {
                         if (target is not null)
@@ -116,8 +140,10 @@ internal sealed partial class ClientSession
 
                     target = server;
                     NoteSent(code);
-                    _clientRemaining = header.FrameLength;
-                    CopyChunk(ref buffer, ref _clientRemaining, server.Connection.Output);
+                    if (Forward(server, code, header, ref buffer, inspection))
+                    {
+                        wakePump = true;
+                    }
                 }
             }
             finally
@@ -129,6 +155,10 @@ internal sealed partial class ClientSession
             if (target is not null)
             {
                 await FlushToServerAsync(target, token);
+                if (wakePump)
+                {
+                    WakePump(target);
+                }
             }
 
             if (terminate)
@@ -186,6 +216,7 @@ internal sealed partial class ClientSession
             _clientWriting = true;
             if (_pendingReady == 0 && !_unsynced)
             {
+                _statementCancelSent = false;
                 _queryStart = Stopwatch.GetTimestamp();
                 if (_transactionStart == 0)
                 {
@@ -384,6 +415,21 @@ internal sealed partial class ClientSession
                     }
                 }
 
+                // Woken by the client loop: made-up replies are due with no server message to carry them.
+                if (remaining == 0 && Renaming)
+                {
+                    WriteDueFakes(output);
+                    try
+                    {
+                        await output.FlushAsync();
+                    }
+                    catch (Exception ex) when (IsConnectionFailure(ex) || ex is InvalidOperationException)
+                    {
+                        CancelClosing();
+                        return;
+                    }
+                }
+
                 continue;
             }
 
@@ -441,6 +487,7 @@ internal sealed partial class ClientSession
     private bool ForwardServerFrames(ServerConnection server, ref ReadOnlySequence<byte> buffer, ref long remaining, PipeWriter output, out bool handBack)
     {
         handBack = true;
+        var renaming = Renaming;
         while (true)
         {
             if (remaining > 0)
@@ -467,15 +514,22 @@ internal sealed partial class ClientSession
             var code = (BackendMessageCode)header.Code;
             var inspect = code is BackendMessageCode.ReadyForQuery or BackendMessageCode.ParameterStatus or BackendMessageCode.ErrorResponse
                 && header.FrameLength <= MaxInspectedLength;
+            if (inspect && buffer.Length < header.FrameLength)
+            {
+                return false;
+            }
+
+            if (renaming && !TakeReply(server, code, output))
+            {
+                // The success reply to a Parse or Close the proxy injected: a 5-byte message, here whole.
+                buffer = buffer.Slice(header.FrameLength);
+                continue;
+            }
+
             if (!inspect)
             {
                 remaining = header.FrameLength;
                 continue;
-            }
-
-            if (buffer.Length < header.FrameLength)
-            {
-                return false;
             }
 
             var frame = buffer.Slice(0, header.FrameLength);
@@ -490,7 +544,9 @@ internal sealed partial class ClientSession
                     {
                         _pendingReady--;
                         RecordReadyForQuery(transactionStatus);
-                        if (transactionStatus == TransactionStatus.Idle && _pendingReady <= 0 && !_unsynced && _mode != PoolMode.Session)
+                        _lastActivity = Stopwatch.GetTimestamp();
+
+                        if (transactionStatus == TransactionStatus.Idle && _pendingReady <= 0 && !_unsynced && _mode != PoolMode.Session && !_pinned)
                         {
                             _server = null;
                             releaseNow = true;
@@ -656,10 +712,12 @@ internal sealed partial class ClientSession
                 await server.RunControlQueryAsync("ROLLBACK", timeout.Token);
             }
 
-            if (_mode == PoolMode.Session && pool.Settings.ResetQuery is { Length: > 0 } reset)
+            if ((_mode == PoolMode.Session || _pinned) && pool.Settings.ResetQuery is { Length: > 0 } reset)
             {
+                // The client may have left session state behind (settings, LISTEN, temp tables, statements).
                 await server.RunControlQueryAsync(reset, timeout.Token);
                 server.UnreportedSettings.Clear();
+                server.Statements.Clear();
             }
 
             pool.Release(server);

@@ -28,7 +28,10 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Health = new HealthState(() => _config);
         Metrics = new SluiceMetrics(new RuntimeMetricsSource(this));
         Exporter = new PrometheusExporter(Metrics, logger: loggerFactory.CreateLogger<PrometheusExporter>());
+        _sweeper = new SessionSweeper(this);
     }
+
+    private readonly SessionSweeper _sweeper;
 
     public SluiceMetrics Metrics { get; }
 
@@ -112,6 +115,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _sweeper.DisposeAsync();
         await Pools.DisposeAsync();
         Exporter.Dispose();
         Metrics.Dispose();
