@@ -8,6 +8,7 @@ using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
 using Sluice.Proxy.Servers;
+using Sluice.Proxy.Transport;
 
 namespace Sluice.Proxy.Clients;
 
@@ -66,7 +67,7 @@ internal sealed partial class ClientSession
                     if (_clientRemaining > 0)
                     {
                         target ??= CurrentServer() ?? throw new InvalidOperationException("message continues with no server lent");
-                        if (!CopyChunk(ref buffer, ref _clientRemaining, target.Connection.Output))
+                        if (!FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, target.Connection.Output))
                         {
                             break;
                         }
@@ -179,26 +180,6 @@ internal sealed partial class ClientSession
         or FrontendMessageCode.CopyData or FrontendMessageCode.CopyDone or FrontendMessageCode.CopyFail or FrontendMessageCode.Describe
         or FrontendMessageCode.Execute or FrontendMessageCode.Flush or FrontendMessageCode.FunctionCall or FrontendMessageCode.Parse
         or FrontendMessageCode.Query or FrontendMessageCode.Sync;
-
-    /// <summary>Copies up to <paramref name="remaining"/> bytes from the front of the buffer; true when the frame is complete.</summary>
-    private static bool CopyChunk(ref ReadOnlySequence<byte> buffer, ref long remaining, PipeWriter output)
-    {
-        var take = Math.Min(remaining, buffer.Length);
-        if (take == 0)
-        {
-            return false;
-        }
-
-        var chunk = buffer.Slice(0, take);
-        foreach (var segment in chunk)
-        {
-            output.Write(segment.Span);
-        }
-
-        buffer = buffer.Slice(take);
-        remaining -= take;
-        return remaining == 0;
-    }
 
     private ServerConnection? CurrentServer()
     {
@@ -492,7 +473,7 @@ internal sealed partial class ClientSession
         {
             if (remaining > 0)
             {
-                if (!CopyChunk(ref buffer, ref remaining, output))
+                if (!FrameCopier.CopyChunk(ref buffer, ref remaining, output))
                 {
                     return false;
                 }

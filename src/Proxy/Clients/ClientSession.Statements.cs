@@ -6,6 +6,7 @@ using Sluice.Protocol.Messages;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Servers;
 using Sluice.Proxy.Statements;
+using Sluice.Proxy.Transport;
 using Sluice.Routing.Classification;
 
 namespace Sluice.Proxy.Clients;
@@ -154,7 +155,7 @@ internal sealed partial class ClientSession
         if (!Renaming)
         {
             _clientRemaining = header.FrameLength;
-            CopyChunk(ref buffer, ref _clientRemaining, output);
+            FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, output);
             return false;
         }
 
@@ -191,7 +192,7 @@ internal sealed partial class ClientSession
                 MessageWriter.WriteBindPrefix(output, inspection.Portal!, bound.ServerName, rest);
                 buffer = buffer.Slice(inspection.PrefixLength);
                 _clientRemaining = rest;
-                CopyChunk(ref buffer, ref _clientRemaining, output);
+                FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, output);
                 return false;
             case FrontendMessageCode.Describe when inspection.TargetKind == (byte)'S' && IsNamed(inspection.StatementName)
                                                    && _clientStatements.TryGetValue(inspection.StatementName!, out var described):
@@ -225,7 +226,7 @@ internal sealed partial class ClientSession
         }
 
         _clientRemaining = header.FrameLength;
-        CopyChunk(ref buffer, ref _clientRemaining, output);
+        FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, output);
         return false;
     }
 
