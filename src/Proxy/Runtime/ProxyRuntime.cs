@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Health;
 using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
 
@@ -23,7 +24,8 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         LoggerFactory = loggerFactory;
         Pools = new PoolRegistry(loggerFactory);
         Credentials = new CredentialCache();
-        Health = new HealthState(() => _config);
+        Monitor = new HealthMonitor(config, loggerFactory);
+        Health = new HealthState(Monitor, () => _config);
         Metrics = new SluiceMetrics(new RuntimeMetricsSource(this));
         Exporter = new PrometheusExporter(Metrics, logger: loggerFactory.CreateLogger<PrometheusExporter>());
     }
@@ -33,6 +35,9 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     public PrometheusExporter Exporter { get; }
 
     public HealthState Health { get; }
+
+    /// <summary>Checks every server; started with the proxy (<see cref="HealthMonitor.Start"/>), given each reloaded config.</summary>
+    public HealthMonitor Monitor { get; }
 
     /// <summary>Cumulative per-database counters for SHOW STATS.</summary>
     public StatsRegistry Stats { get; } = new();
@@ -66,6 +71,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     {
         _config = config;
         Pools.Apply(config);
+        Monitor.Apply(config);
     }
 
     /// <summary>Counts a new client connection; false when server.max_client_connections is reached.</summary>
@@ -104,6 +110,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await Monitor.DisposeAsync();
         await Pools.DisposeAsync();
         Exporter.Dispose();
         Metrics.Dispose();

@@ -22,6 +22,9 @@ public sealed record ServerState
     /// <summary>Completed checks, failed ones included: lets callers wait for "the next check" without timing.</summary>
     public long Checks { get; init; }
 
+    /// <summary>The number (<see cref="Checks"/>) of the check that first found the current <see cref="ObservedRole"/>; 0 before any.</summary>
+    public long RoleSinceCheck { get; init; }
+
     public DateTimeOffset? LastCheckAt { get; init; }
 
     /// <summary>Set when a failed check banned the server: no new checks and no traffic before then.</summary>

@@ -25,7 +25,13 @@ public static class ServerTransitions
             WalLsn = probe.WalLsn,
         };
 
-        if (!probe.InRecovery)
+        var role = probe.InRecovery ? ObservedRole.Replica : ObservedRole.Primary;
+        if (role != server.ObservedRole)
+        {
+            checkedState = checkedState with { RoleSinceCheck = checkedState.Checks };
+        }
+
+        if (role == ObservedRole.Primary)
         {
             return checkedState with
             {

@@ -72,8 +72,10 @@ public sealed class HealthTransitionTests
         var topology = new TopologyBuilder().Healthy();
         Assert.NotEmpty(topology[Primary].WalHistory);
 
-        topology.ReplicaAt(Primary, 0x1000);
+        Assert.Equal(1, topology[Primary].RoleSinceCheck);
+        topology.PrimaryAt(Primary, 0x1000).Fails(Primary).ReplicaAt(Primary, 0x1000);
 
+        Assert.Equal(4, topology[Primary].RoleSinceCheck);
         Assert.Equal(ObservedRole.Replica, topology[Primary].Role);
         Assert.Empty(topology[Primary].WalHistory);
         Assert.Equal(0x1000UL, topology[Primary].WalLsn?.Value);
