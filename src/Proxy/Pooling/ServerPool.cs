@@ -153,6 +153,7 @@ internal sealed partial class ServerPool
             return;
         }
 
+
         lock (_lock)
         {
             if (_total > Settings.Size)

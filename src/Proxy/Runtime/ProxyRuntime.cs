@@ -5,6 +5,8 @@ using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Health;
 using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
+using Sluice.Proxy.Statements;
+using Sluice.Routing.Classification;
 
 namespace Sluice.Proxy.Runtime;
 
@@ -28,9 +30,18 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Health = new HealthState(Monitor, () => _config);
         Metrics = new SluiceMetrics(new RuntimeMetricsSource(this));
         Exporter = new PrometheusExporter(Metrics, logger: loggerFactory.CreateLogger<PrometheusExporter>());
+        _sweeper = new SessionSweeper(this);
     }
 
+    private readonly SessionSweeper _sweeper;
+
     public SluiceMetrics Metrics { get; }
+
+    /// <summary>The read/write and session-state classifier, with its per-text cache shared by all sessions.</summary>
+    public SqlClassifier Classifier { get; } = new();
+
+    /// <summary>Protocol-level prepared statements shared across clients (transaction mode).</summary>
+    public PreparedStatementCache PreparedStatements { get; } = new();
 
     public PrometheusExporter Exporter { get; }
 
@@ -111,6 +122,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Monitor.DisposeAsync();
+        await _sweeper.DisposeAsync();
         await Pools.DisposeAsync();
         Exporter.Dispose();
         Metrics.Dispose();
