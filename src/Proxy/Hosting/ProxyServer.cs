@@ -62,6 +62,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
             }
 
             runtime.Pools.StartMaintenance(() => runtime.Config);
+            runtime.Monitor.Start();
             return server;
         }
         catch

@@ -1,47 +1,166 @@
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Health;
 using Sluice.Proxy.Observability;
+using Sluice.Routing.Topology;
 
 namespace Sluice.Proxy.Runtime;
 
 /// <summary>
-/// Answers /primary and /replica from what the proxy knows of its servers. Until server monitoring exists, a server
-/// counts as healthy while its role is configured and it was not found unreachable.
+/// What the proxy knows of its servers, read from the <see cref="HealthMonitor"/>'s current topology snapshot: server
+/// selection for client sessions, /primary and /replica, the server gauges of /metrics and SHOW REPLICAS. Every method
+/// reads one snapshot and takes no lock.
 /// </summary>
 internal sealed class HealthState
 {
+    private readonly HealthMonitor _monitor;
     private readonly Func<ProxyConfig> _config;
 
-    public HealthState(Func<ProxyConfig> config)
+    public HealthState(HealthMonitor monitor, Func<ProxyConfig> config)
     {
+        _monitor = monitor;
         _config = config;
     }
 
-    public (bool Ok, string Detail) AllDatabasesHavePrimary() => Check(static s => s.Role is ServerRole.Primary or ServerRole.Auto);
+    /// <summary>The current snapshot, for callers that make several decisions from one view.</summary>
+    public TopologySnapshot Topology => _monitor.Topology;
 
-    public (bool Ok, string Detail) AllDatabasesHaveReplica() => Check(static s => s.Role is ServerRole.Replica);
+    /// <summary>The monitor's clock: take read-your-writes timestamps (<see cref="ReadFloorAfter"/>) from it.</summary>
+    public DateTimeOffset Now => _monitor.Time.GetUtcNow();
 
-    /// <summary>Every configured server with what is known of it, for sluice_server_up and the lag gauges.</summary>
-    public IEnumerable<ServerStatusGauge> Servers()
+    /// <summary>
+    /// The server for a transaction on <paramref name="database"/> (the name clients connect to).
+    /// Write: the one healthy writable server; fails with <see cref="SelectionStatus.NoPrimary"/> or, with two writable
+    /// servers, <see cref="SelectionStatus.Fenced"/>. Read: a replica that is up and within max_replica_lag (and, with
+    /// <paramref name="minLsn"/>, has replayed at least that far), by routing.load_balancing; else the primary. With
+    /// read_write_split off, reads are routed as writes.
+    /// </summary>
+    public ServerRoute Select(string database, RouteKind route, Lsn? minLsn = null) =>
+        _config().FindDatabase(database) is { } config
+            ? Select(config, route, minLsn)
+            : new ServerRoute(Topology.Select(database, route, minLsn), null);
+
+    /// <summary>As <see cref="Select(string, RouteKind, Lsn?)"/> with the database's config entry already at hand.</summary>
+    public ServerRoute Select(DatabaseConfig database, RouteKind route, Lsn? minLsn = null)
     {
-        foreach (var database in _config().Databases)
+        ArgumentNullException.ThrowIfNull(database);
+        var selection = Topology.Select(database.Name, route, minLsn);
+        if (selection.Server is not { } node)
         {
-            foreach (var server in database.Servers)
+            return new ServerRoute(selection, null);
+        }
+
+        foreach (var server in database.Servers)
+        {
+            if (server.Port == node.Port && server.Host == node.Host)
             {
-                yield return new ServerStatusGauge(database.Name, server.Name, ConfigNames.ServerRole.Format(server.Role), Up: true);
+                return new ServerRoute(selection, server);
             }
         }
+
+        // The config was reloaded between the caller's look-up and this one: the node still names where to go.
+        return new ServerRoute(selection, new BackendServerConfig { Host = node.Host, Port = node.Port, Role = ServerRole.Auto });
     }
 
-    private (bool Ok, string Detail) Check(Func<BackendServerConfig, bool> fits)
+    /// <summary>The last write position the monitor read from the database's primary (at most one check interval old).</summary>
+    public Lsn? PrimaryLsn(string database) => Topology.PrimaryLsn(database);
+
+    /// <summary>
+    /// Read-your-writes without a round trip: for a write whose commit completed before <paramref name="writtenAt"/>
+    /// (taken from <see cref="Now"/>), the primary's position at its first check sent after it; pass it as minLsn.
+    /// <see cref="Lsn.MaxValue"/> (reads go to the primary) until that check completed, i.e. for up to one check interval.
+    /// </summary>
+    public Lsn ReadFloorAfter(string database, DateTimeOffset writtenAt) => Topology.ReadFloorAfter(database, writtenAt);
+
+    /// <summary>The role label of a server for metrics: what the monitor found, else the configured role.</summary>
+    public string RoleOf(string database, string server) =>
+        Topology.Find(database)?.Find(server) is { } state ? RoleNames.Of(state.Role) : "unknown";
+
+    /// <summary>/primary: every database has a single writable primary whose last check passed.</summary>
+    public (bool Ok, string Detail) AllDatabasesHavePrimary()
     {
-        foreach (var database in _config().Databases)
+        foreach (var database in Topology.Databases)
         {
-            if (!database.Servers.Any(fits))
+            if (database.IsFenced)
             {
-                return (false, $"database {database.Name}");
+                return (false, $"database {database.Name} is fenced: more than one server is writable");
+            }
+
+            if (database.Primary is not { Health: ServerHealth.Up })
+            {
+                return (false, $"database {database.Name} has no writable primary");
             }
         }
 
         return (true, "");
+    }
+
+    /// <summary>/replica: every database has a replica that is up and within max_replica_lag.</summary>
+    public (bool Ok, string Detail) AllDatabasesHaveReplica()
+    {
+        var snapshot = Topology;
+        foreach (var database in snapshot.Databases)
+        {
+            if (!database.Servers.Any(server => DatabaseTopology.TakesReads(server, snapshot.Settings.MaxReplicaLag)))
+            {
+                return (false, $"database {database.Name} has no replica within the lag budget");
+            }
+        }
+
+        return (true, "");
+    }
+
+    /// <summary>Every configured server with what is known of it, for sluice_server_up and the lag gauges.</summary>
+    public IEnumerable<ServerStatusGauge> Servers()
+    {
+        foreach (var database in Topology.Databases)
+        {
+            foreach (var server in database.Servers)
+            {
+                var replica = server.Role == ObservedRole.Replica;
+                yield return new ServerStatusGauge(
+                    database.Name,
+                    server.Name,
+                    RoleNames.Of(server.Role),
+                    server.Health == ServerHealth.Up,
+                    replica ? server.Lag?.TotalSeconds : null,
+                    replica ? server.LagBytes : null);
+            }
+        }
+    }
+
+    /// <summary>Every configured server's health, role and lag: the rows of SHOW REPLICAS, in config order.</summary>
+    public IReadOnlyList<ServerStatus> Replicas()
+    {
+        var snapshot = Topology;
+        var now = Now;
+        var rows = new List<ServerStatus>();
+        foreach (var database in snapshot.Databases)
+        {
+            foreach (var server in database.Servers)
+            {
+                var replica = server.Role == ObservedRole.Replica;
+                rows.Add(new ServerStatus(
+                    database.Name,
+                    server.Name,
+                    RoleNames.Of(server.Role),
+                    ConfigNames.ServerRole.Format(server.ConfiguredRole switch
+                    {
+                        ConfiguredRole.Primary => ServerRole.Primary,
+                        ConfiguredRole.Replica => ServerRole.Replica,
+                        _ => ServerRole.Auto,
+                    }),
+                    server.Health == ServerHealth.Up,
+                    replica ? server.LagBytes : null,
+                    replica ? server.Lag?.TotalSeconds : null,
+                    DatabaseTopology.TakesReads(server, snapshot.Settings.MaxReplicaLag),
+                    server.IsBanned(now) ? server.BannedUntil : null,
+                    server.WalLsn?.ToString(),
+                    server.Node.Outstanding,
+                    server.LastCheckAt,
+                    server.LastError));
+            }
+        }
+
+        return rows;
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Health;
 using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
 using Sluice.Proxy.Statements;
@@ -25,7 +26,8 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         LoggerFactory = loggerFactory;
         Pools = new PoolRegistry(loggerFactory);
         Credentials = new CredentialCache();
-        Health = new HealthState(() => _config);
+        Monitor = new HealthMonitor(config, loggerFactory);
+        Health = new HealthState(Monitor, () => _config);
         Metrics = new SluiceMetrics(new RuntimeMetricsSource(this));
         Exporter = new PrometheusExporter(Metrics, logger: loggerFactory.CreateLogger<PrometheusExporter>());
         _sweeper = new SessionSweeper(this);
@@ -44,6 +46,9 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     public PrometheusExporter Exporter { get; }
 
     public HealthState Health { get; }
+
+    /// <summary>Checks every server; started with the proxy (<see cref="HealthMonitor.Start"/>), given each reloaded config.</summary>
+    public HealthMonitor Monitor { get; }
 
     /// <summary>Cumulative per-database counters for SHOW STATS.</summary>
     public StatsRegistry Stats { get; } = new();
@@ -77,6 +82,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     {
         _config = config;
         Pools.Apply(config);
+        Monitor.Apply(config);
     }
 
     /// <summary>Counts a new client connection; false when server.max_client_connections is reached.</summary>
@@ -115,6 +121,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await Monitor.DisposeAsync();
         await _sweeper.DisposeAsync();
         await Pools.DisposeAsync();
         Exporter.Dispose();

@@ -1,4 +1,3 @@
-using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Observability;
 
 namespace Sluice.Proxy.Runtime;
@@ -55,9 +54,6 @@ internal sealed class RuntimeMetricsSource : IMetricsSource
         }
     }
 
-    private string RoleOf(string database, string server)
-    {
-        var role = _runtime.Config.FindDatabase(database)?.Servers.FirstOrDefault(s => s.Name == server)?.Role ?? ServerRole.Primary;
-        return ConfigNames.ServerRole.Format(role);
-    }
+    // The role the health monitor found (a promoted replica is labelled primary), as sluice_server_up labels it.
+    private string RoleOf(string database, string server) => _runtime.Health.RoleOf(database, server);
 }

@@ -1,0 +1,157 @@
+using System.Net.Sockets;
+using Npgsql;
+
+namespace Sluice.Proxy.Health;
+
+/// <summary>
+/// Checks one server of one database, over and over, on its own long-lived Npgsql connection (reopened after any
+/// failure or a change of credentials), and reports each outcome to the <see cref="HealthMonitor"/>. A banned server
+/// is left alone until its ban ends.
+/// </summary>
+internal sealed class ServerProbeLoop : IAsyncDisposable
+{
+    private readonly HealthMonitor _monitor;
+    private readonly CancellationTokenSource _stop = new();
+    private ProbeTarget _target;
+    private NpgsqlConnection? _connection;
+    private string? _connectionString;
+    private Task _running = Task.CompletedTask;
+    private int _disposed;
+
+    public ServerProbeLoop(HealthMonitor monitor, string database, string server, ProbeTarget target)
+    {
+        _monitor = monitor;
+        Database = database;
+        Server = server;
+        _target = target;
+    }
+
+    public string Database { get; }
+
+    public string Server { get; }
+
+    /// <summary>Read at the start of every check, so a reload applies from the next one.</summary>
+    public ProbeTarget Target
+    {
+        get => Volatile.Read(ref _target);
+        set => Volatile.Write(ref _target, value);
+    }
+
+    public void Start() => _running = Task.Run(RunAsync);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync();
+        await _running;
+        _stop.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var stopping = _stop.Token;
+        var time = _monitor.Time;
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                var target = Target;
+                var bannedUntil = _monitor.Topology.Find(Database)?.Find(Server)?.BannedUntil;
+                if (bannedUntil is { } until && until > time.GetUtcNow())
+                {
+                    await Task.Delay(until - time.GetUtcNow() is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero, time, stopping);
+                    continue;
+                }
+
+                var started = time.GetTimestamp();
+                await CheckAsync(target, stopping);
+                var rest = target.Interval - time.GetElapsedTime(started);
+                if (rest > TimeSpan.Zero)
+                {
+                    await Task.Delay(rest, time, stopping);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            await CloseAsync();
+        }
+    }
+
+    private async Task CheckAsync(ProbeTarget target, CancellationToken stopping)
+    {
+        if (target.ConnectionString is not { } connectionString)
+        {
+            _monitor.ReportUnmonitored(Database, Server);
+            return;
+        }
+
+        var sentAt = _monitor.Time.GetUtcNow();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        timeout.CancelAfter(target.Timeout);
+        try
+        {
+            if (_connection is null || _connectionString != connectionString || _connection.FullState != System.Data.ConnectionState.Open)
+            {
+                await CloseAsync();
+                _connection = new NpgsqlConnection(connectionString);
+                _connectionString = connectionString;
+                await _connection.OpenAsync(timeout.Token);
+            }
+
+            var probe = await ServerCheck.RunAsync(_connection, timeout.Token);
+            _monitor.ReportCheck(Database, Server, probe, sentAt);
+        }
+        catch (Exception exception) when (!stopping.IsCancellationRequested && IsCheckFailure(exception))
+        {
+            await CloseAsync();
+            var error = timeout.IsCancellationRequested ? $"no answer within {target.Timeout.TotalSeconds:0.###} s" : Describe(exception);
+            _monitor.ReportFailure(Database, Server, error, target.Login);
+        }
+    }
+
+    private static bool IsCheckFailure(Exception exception) =>
+        exception is NpgsqlException or IOException or SocketException or TimeoutException or OperationCanceledException
+            or InvalidDataException or InvalidOperationException or InvalidCastException;
+
+    /// <summary>The cause a person can act on: the server's own error, or the innermost network error.</summary>
+    private static string Describe(Exception exception)
+    {
+        if (exception is PostgresException postgres)
+        {
+            return $"{postgres.SqlState}: {postgres.MessageText}";
+        }
+
+        var inner = exception;
+        while (inner.InnerException is { } next && inner is not SocketException)
+        {
+            inner = next;
+        }
+
+        return inner.Message;
+    }
+
+    private async ValueTask CloseAsync()
+    {
+        if (_connection is { } connection)
+        {
+            _connection = null;
+            _connectionString = null;
+            try
+            {
+                await connection.DisposeAsync();
+            }
+            catch (Exception exception) when (IsCheckFailure(exception))
+            {
+                // Closing a connection that already broke: nothing left to release.
+            }
+        }
+    }
+}
