@@ -164,6 +164,11 @@ internal sealed partial class ClientSession
             return await RefuseAsync(SqlState.ConnectionFailure, "client_login_timeout: login did not finish in time");
         }
 
+        if (_databaseName == config.Server.AdminDatabase)
+        {
+            return await RunAdminConsoleAsync(startup);
+        }
+
         var user = _user!;
         var databaseConfig = config.FindDatabase(_databaseName);
         if (databaseConfig is null)

@@ -19,6 +19,13 @@ internal sealed class HealthState
 
     public (bool Ok, string Detail) AllDatabasesHaveReplica() => Check(static s => s.Role is ServerRole.Replica);
 
+    /// <summary>
+    /// What is known of one server right now (SHOW REPLICAS, SHOW SERVERS). Until the health monitor exists: the
+    /// configured role, reachability and lag unknown (null). The monitor fills this in.
+    /// </summary>
+    public ServerHealth GetServerHealth(DatabaseConfig database, BackendServerConfig server) =>
+        new(database.Name, server.Name, server.Role, Up: null, LagBytes: null, LagSeconds: null);
+
     private (bool Ok, string Detail) Check(Func<BackendServerConfig, bool> fits)
     {
         foreach (var database in _config().Databases)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Sluice.Proxy.Admin;
 using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Pooling;
@@ -23,7 +24,17 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Pools = new PoolRegistry(loggerFactory);
         Credentials = new CredentialCache();
         Health = new HealthState(() => _config);
+        Admin = new AdminConsole(this);
     }
+
+    /// <summary>The admin console's shared state (pause timeouts, stats periods) and commands.</summary>
+    public AdminConsole Admin { get; }
+
+    /// <summary>RELOAD from the admin console: re-reads the config file and applies it; returns an error text, or null. Set by the host.</summary>
+    public Func<string?>? ReloadRequested { get; set; }
+
+    /// <summary>SHUTDOWN from the admin console: drains and stops the proxy. Set by the host.</summary>
+    public Func<Task>? ShutdownRequested { get; set; }
 
     public HealthState Health { get; }
 
@@ -97,6 +108,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Admin.Dispose();
         await Pools.DisposeAsync();
         Draining.Dispose();
     }
