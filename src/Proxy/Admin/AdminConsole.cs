@@ -27,6 +27,7 @@ internal sealed partial class AdminConsole : IDisposable
         ["SHOW CONFIG", "settings in force"],
         ["SHOW VERSION", "the proxy's version"],
         ["SHOW REPLICAS", "servers with their role, state and replication lag"],
+        ["SHOW HELP", "this list"],
         ["PAUSE [db]", "hold new transactions; returns when running ones have finished"],
         ["RESUME [db]", "let held transactions go on"],
         ["RELOAD", "re-read the configuration file"],

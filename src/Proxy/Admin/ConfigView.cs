@@ -7,8 +7,8 @@ namespace Sluice.Proxy.Admin;
 
 /// <summary>
 /// SHOW CONFIG: every setting in force by its proxy.toml key (section.key; users.NAME.key and databases.NAME.key for
-/// the entries), its default and whether RELOAD applies it (listen addresses need a restart). Passwords and server
-/// passwords are never printed: a set one shows as ****.
+/// the entries, listing only the keys an entry sets), its default and whether RELOAD applies it (listen addresses need
+/// a restart). Passwords and server passwords are never printed: a set one shows as ****.
 /// </summary>
 internal static class ConfigView
 {
@@ -91,7 +91,14 @@ internal static class ConfigView
         return rows;
     }
 
-    private static void Entry(List<object?[]> rows, string key, string? value) => rows.Add([key, value, null, "yes"]);
+    /// <summary>A [[users]] or [[databases]] key; those left out of the entry are not listed.</summary>
+    private static void Entry(List<object?[]> rows, string key, string? value)
+    {
+        if (value is not null)
+        {
+            rows.Add([key, value, null, "yes"]);
+        }
+    }
 
     private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 
