@@ -171,6 +171,34 @@ public sealed class AdminConsoleTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task Show_stats_counts_the_transactions_run_through_the_proxy()
+    {
+        await using var proxy = await fixture.StartProxyAsync();
+        await using var admin = await OpenAdminAsync(proxy);
+        await using var client = await OpenClientAsync(proxy);
+        await ScalarAsync(client, "SELECT 0");
+        var before = await StatsRowAsync(admin);
+
+        const int Transactions = 5;
+        for (var i = 0; i < Transactions; i++)
+        {
+            await ScalarAsync(client, $"SELECT {i}");
+        }
+
+        await ExecuteAsync(client, "BEGIN");
+        await ScalarAsync(client, "SELECT 1");
+        await ScalarAsync(client, "SELECT 2");
+        await ExecuteAsync(client, "COMMIT");
+
+        var after = await StatsRowAsync(admin);
+        Assert.True((long)after["total_xact_count"]! - (long)before["total_xact_count"]! >= Transactions + 1, $"xacts {before["total_xact_count"]} -> {after["total_xact_count"]}");
+        Assert.True((long)after["total_query_count"]! - (long)before["total_query_count"]! >= Transactions + 4, $"queries {before["total_query_count"]} -> {after["total_query_count"]}");
+        Assert.True((long)after["total_received"]! > (long)before["total_received"]!);
+        Assert.True((long)after["total_sent"]! > (long)before["total_sent"]!);
+        Assert.True((long)after["total_xact_time"]! > (long)before["total_xact_time"]!);
+    }
+
+    [Fact]
     public async Task Non_admin_user_is_refused_with_28000()
     {
         await using var proxy = await fixture.StartProxyAsync();

@@ -307,14 +307,36 @@ public static class MessageWriter
 
     /// <summary>Close of a statement (<paramref name="kind"/> 'S') or a portal ('P').</summary>
     public static void WriteClose(IBufferWriter<byte> writer, byte kind, string name)
+        => WriteTargetedMessage(writer, (byte)FrontendMessageCode.Close, kind, name);
+
+    /// <summary>Describe of a statement (<paramref name="kind"/> 'S') or a portal ('P').</summary>
+    public static void WriteDescribe(IBufferWriter<byte> writer, byte kind, string name)
+        => WriteTargetedMessage(writer, (byte)FrontendMessageCode.Describe, kind, name);
+
+    /// <summary>
+    /// The start of a Bind whose statement is renamed: header and both names; the caller copies the rest of the
+    /// original message (<paramref name="restLength"/> bytes: formats, parameters, result formats) after it.
+    /// </summary>
+    public static void WriteBindPrefix(IBufferWriter<byte> writer, string portal, string statement, int restLength)
+    {
+        var prefix = checked(CStringLength(portal) + CStringLength(statement));
+        var span = writer.GetSpan(HeaderSize + prefix);
+        span[0] = (byte)FrontendMessageCode.Bind;
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(1), checked(4 + prefix + restLength));
+        var pos = HeaderSize + WriteCString(span.Slice(HeaderSize), portal);
+        pos += WriteCString(span.Slice(pos), statement);
+        writer.Advance(pos);
+    }
+
+    private static void WriteTargetedMessage(IBufferWriter<byte> writer, byte code, byte kind, string name)
     {
         if (kind is not ((byte)'S' or (byte)'P'))
         {
-            throw new ArgumentOutOfRangeException(nameof(kind), kind, "Close targets 'S' (statement) or 'P' (portal).");
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "the target is 'S' (statement) or 'P' (portal).");
         }
 
         var payload = checked(1 + CStringLength(name));
-        var span = Begin(writer, (byte)FrontendMessageCode.Close, payload, out var total);
+        var span = Begin(writer, code, payload, out var total);
         span[HeaderSize] = kind;
         var pos = HeaderSize + 1 + WriteCString(span.Slice(HeaderSize + 1), name);
         End(writer, pos, total);

@@ -44,10 +44,10 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>Waiting for a server: held by PAUSE or queued in the pool.</summary>
-    public bool IsWaiting => Volatile.Read(ref _waitingSince) != 0;
+    public bool IsWaiting => _waiting;
 
     /// <summary>How long this client has waited for a server so far; zero when it is not waiting.</summary>
-    public TimeSpan WaitingFor => Volatile.Read(ref _waitingSince) is var since and not 0 ? Stopwatch.GetElapsedTime(since) : TimeSpan.Zero;
+    public TimeSpan WaitingFor => _waiting && Volatile.Read(ref _waitingSince) is var since and not 0 ? Stopwatch.GetElapsedTime(since) : TimeSpan.Zero;
 
     /// <summary>KILL: closes the client now, telling it 57P01 with <paramref name="message"/>; a running transaction is rolled back.</summary>
     public void Kill(string message)
@@ -57,23 +57,30 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>
-    /// The start of a checkout (AttachAsync): waits while the pool is paused, and marks the client waiting until the
-    /// returned scope is disposed.
+    /// The start of a checkout (AttachAsync): waits while the pool is paused, the client counting as waiting (State,
+    /// SHOW CLIENTS) from here until the returned scope is disposed at the end of AttachAsync.
     /// </summary>
     private async ValueTask<WaitingScope> BeginCheckoutAsync(ServerPool pool, CancellationToken token)
     {
         Volatile.Write(ref _waitingSince, Stopwatch.GetTimestamp());
+        _waiting = true;
         try
         {
             await pool.WaitWhilePausedAsync(token);
         }
         catch
         {
-            Volatile.Write(ref _waitingSince, 0);
+            EndWaiting();
             throw;
         }
 
         return new WaitingScope(this);
+    }
+
+    private void EndWaiting()
+    {
+        _waiting = false;
+        Volatile.Write(ref _waitingSince, 0);
     }
 
     /// <summary>The login went to server.admin_database: admin users get the console, everyone else 28000.</summary>
@@ -110,6 +117,6 @@ internal sealed partial class ClientSession
 
     private readonly struct WaitingScope(ClientSession session) : IDisposable
     {
-        public void Dispose() => Volatile.Write(ref session._waitingSince, 0);
+        public void Dispose() => session.EndWaiting();
     }
 }

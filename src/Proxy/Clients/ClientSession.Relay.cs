@@ -5,6 +5,7 @@ using Sluice.Protocol;
 using Sluice.Protocol.Framing;
 using Sluice.Protocol.Messages;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
 using Sluice.Proxy.Servers;
 
@@ -35,6 +36,12 @@ internal sealed partial class ClientSession
     private ServerConnection? _returnAfterFlush;
 
     private Task _pump = Task.CompletedTask;
+
+    // Timing for SHOW STATS and the duration histogram; written under _linkLock.
+    private long _transactionStart;
+    private long _queryStart;
+    private volatile bool _waiting;
+    private readonly string _route = "primary";
 
     // Bytes of a frame still to copy, when a large message is forwarded in pieces as it arrives.
     private long _clientRemaining;
@@ -116,6 +123,7 @@ internal sealed partial class ClientSession
             finally
             {
                 input.AdvanceTo(buffer.Start, buffer.End);
+                RecordReceived(result.Buffer.Length - buffer.Length);
             }
 
             if (target is not null)
@@ -176,6 +184,15 @@ internal sealed partial class ClientSession
         lock (_linkLock)
         {
             _clientWriting = true;
+            if (_pendingReady == 0 && !_unsynced)
+            {
+                _queryStart = Stopwatch.GetTimestamp();
+                if (_transactionStart == 0)
+                {
+                    _transactionStart = _queryStart;
+                }
+            }
+
             switch (code)
             {
                 case FrontendMessageCode.Query:
@@ -243,9 +260,12 @@ internal sealed partial class ClientSession
         using var waiting = await BeginCheckoutAsync(pool, token);
         var waitStarted = Stopwatch.GetTimestamp();
         ServerConnection server;
+        _waiting = true;
         try
         {
             server = await pool.CheckoutAsync(token);
+            _stats!.AddWait(waitStarted);
+            _runtime.Metrics.CheckoutWait(Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
         }
         catch (PoolTimeoutException ex)
         {
@@ -259,6 +279,10 @@ internal sealed partial class ClientSession
             _closeReason = "server unavailable";
             await TryFailClientAsync(ex.ServerError?.SqlState ?? SqlState.ConnectionFailure, ex.ServerError?.Message ?? ex.Message);
             return null;
+        }
+        finally
+        {
+            _waiting = false;
         }
 
         try
@@ -378,6 +402,7 @@ internal sealed partial class ClientSession
             }
 
             input.AdvanceTo(buffer.Start, buffer.End);
+            RecordSent(result.Buffer.Length - buffer.Length);
             if (release && handBack)
             {
                 _pool!.Release(server);
@@ -465,6 +490,7 @@ internal sealed partial class ClientSession
                     lock (_linkLock)
                     {
                         _pendingReady--;
+                        RecordReadyForQuery(transactionStatus);
                         if (transactionStatus == TransactionStatus.Idle && _pendingReady <= 0 && !_unsynced && _mode != PoolMode.Session)
                         {
                             _server = null;
@@ -485,6 +511,7 @@ internal sealed partial class ClientSession
                     break;
                 case BackendMessageCode.ErrorResponse:
                     var error = BackendMessageReader.ReadErrorFields(payload);
+                    _runtime.Metrics.Error(_databaseName, error.SqlState);
                     if (error.IsFatal)
                     {
                         server.MarkBroken();
@@ -503,6 +530,42 @@ internal sealed partial class ClientSession
             {
                 return true;
             }
+        }
+    }
+
+    /// <summary>A query ended (and with status Idle, a transaction). Called under _linkLock.</summary>
+    private void RecordReadyForQuery(TransactionStatus status)
+    {
+        if (_queryStart != 0)
+        {
+            _stats!.AddQuery(_queryStart);
+            _runtime.Metrics.QueryCompleted(_databaseName, _route, Stopwatch.GetElapsedTime(_queryStart).TotalSeconds);
+        }
+
+        _queryStart = _pendingReady > 0 ? Stopwatch.GetTimestamp() : 0;
+        if (status == TransactionStatus.Idle && _transactionStart != 0)
+        {
+            _stats!.AddTransaction(_transactionStart);
+            _runtime.Metrics.TransactionCompleted(_databaseName, _route);
+            _transactionStart = 0;
+        }
+    }
+
+    private void RecordReceived(long bytes)
+    {
+        if (bytes > 0 && _stats is not null)
+        {
+            _stats.AddReceived(bytes);
+            _runtime.Metrics.BytesTransferred(TrafficDirection.ClientToServer, bytes);
+        }
+    }
+
+    private void RecordSent(long bytes)
+    {
+        if (bytes > 0)
+        {
+            _stats!.AddSent(bytes);
+            _runtime.Metrics.BytesTransferred(TrafficDirection.ServerToClient, bytes);
         }
     }
 

@@ -6,6 +6,7 @@ using Sluice.Protocol.Framing;
 using Sluice.Protocol.Messages;
 using Sluice.Protocol.Startup;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
 using Sluice.Proxy.Runtime;
 using Sluice.Proxy.Servers;
@@ -29,6 +30,7 @@ internal sealed partial class ClientSession
     private string _databaseName = "";
     private UserConfig? _user;
     private ServerPool? _pool;
+    private DatabaseStats? _stats;
     private PoolMode _mode;
     private int _cancelProcessId;
     private bool _countedUser;
@@ -50,6 +52,9 @@ internal sealed partial class ClientSession
 
     public PoolMode Mode => _mode;
 
+    /// <summary>active (linked to a server), waiting (for one), idle.</summary>
+    public string State => _waiting ? "waiting" : IsLinked ? "active" : "idle";
+
     public TimeSpan ConnectedFor => Stopwatch.GetElapsedTime(_connectedAt);
 
     public async Task RunAsync()
@@ -67,6 +72,7 @@ internal sealed partial class ClientSession
         catch (ProtocolViolationException ex)
         {
             _closeReason = "protocol violation: " + ex.Message;
+            _runtime.Metrics.ConnectionRejected(RejectionReason.ProtocolViolation);
             await TryFailClientAsync(SqlState.ProtocolViolation, ex.Message);
         }
         catch (Exception ex) when (IsConnectionFailure(ex))
@@ -139,7 +145,7 @@ internal sealed partial class ClientSession
 
             if (!_runtime.TryAddClient())
             {
-                return await RefuseAsync(SqlState.TooManyConnections, "sorry, too many clients already (max_client_connections)");
+                return await RefuseAsync(SqlState.TooManyConnections, "sorry, too many clients already (max_client_connections)", RejectionReason.MaxClientConnections);
             }
 
             _countedClient = true;
@@ -155,13 +161,13 @@ internal sealed partial class ClientSession
             {
                 _closeReason = "authentication failed";
                 LogAuthenticationFailed(_logger, _userName, RemoteAddress);
-                return await RefuseAsync(SqlState.InvalidPassword, $"password authentication failed for user \"{_userName}\"");
+                return await RefuseAsync(SqlState.InvalidPassword, $"password authentication failed for user \"{_userName}\"", RejectionReason.AuthFailed);
             }
         }
         catch (OperationCanceledException) when (!_closing.IsCancellationRequested)
         {
             _closeReason = "login timeout";
-            return await RefuseAsync(SqlState.ConnectionFailure, "client_login_timeout: login did not finish in time");
+            return await RefuseAsync(SqlState.ConnectionFailure, "client_login_timeout: login did not finish in time", RejectionReason.LoginTimeout);
         }
 
         if (_databaseName == config.Server.AdminDatabase)
@@ -173,15 +179,16 @@ internal sealed partial class ClientSession
         var databaseConfig = config.FindDatabase(_databaseName);
         if (databaseConfig is null)
         {
-            return await RefuseAsync(SqlState.InvalidCatalogName, $"database \"{_databaseName}\" does not exist");
+            return await RefuseAsync(SqlState.InvalidCatalogName, $"database \"{_databaseName}\" does not exist", RejectionReason.UnknownDatabase);
         }
 
         if (!_runtime.TryAddUserClient(user))
         {
-            return await RefuseAsync(SqlState.TooManyConnections, $"too many connections for user \"{_userName}\" (max_client_connections)");
+            return await RefuseAsync(SqlState.TooManyConnections, $"too many connections for user \"{_userName}\" (max_client_connections)", RejectionReason.MaxUserClientConnections);
         }
 
         _countedUser = true;
+        _stats = _runtime.Stats.For(_databaseName);
         var server = databaseConfig.Servers.FirstOrDefault(s => s.Role != ServerRole.Replica) ?? databaseConfig.Servers[0];
         _pool = _runtime.Pools.GetPool(config, databaseConfig, user, server);
         _mode = _pool.Settings.Mode;
@@ -273,8 +280,13 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>Sends a FATAL error and ends the session (false, for the login path's convenience).</summary>
-    private async Task<bool> RefuseAsync(string sqlState, string message)
+    private async Task<bool> RefuseAsync(string sqlState, string message, RejectionReason? reason = null)
     {
+        if (reason is { } rejected)
+        {
+            _runtime.Metrics.ConnectionRejected(rejected);
+        }
+
         if (_closeReason == "client closed the connection")
         {
             _closeReason = message;

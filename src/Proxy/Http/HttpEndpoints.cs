@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Sluice.Proxy.Observability;
 using Sluice.Proxy.Runtime;
 
 namespace Sluice.Proxy.Http;
@@ -39,6 +40,13 @@ internal sealed class HttpEndpoints : IAsyncDisposable
         app.MapGet("/ready", () => runtime.IsReady ? Results.Text("ready\n") : Results.Text("draining or paused\n", statusCode: 503));
         app.MapGet("/primary", () => Probe(runtime.Health.AllDatabasesHavePrimary(), "primary"));
         app.MapGet("/replica", () => Probe(runtime.Health.AllDatabasesHaveReplica(), "replica"));
+
+        app.MapGet("/metrics", async (HttpContext context) =>
+        {
+            context.Response.ContentType = PrometheusExporter.ContentType;
+            runtime.Exporter.WriteTo(context.Response.BodyWriter);
+            await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+        });
 
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -1,4 +1,5 @@
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Observability;
 
 namespace Sluice.Proxy.Runtime;
 
@@ -25,6 +26,18 @@ internal sealed class HealthState
     /// </summary>
     public ServerHealth GetServerHealth(DatabaseConfig database, BackendServerConfig server) =>
         new(database.Name, server.Name, server.Role, Up: null, LagBytes: null, LagSeconds: null);
+
+    /// <summary>Every configured server with what is known of it, for sluice_server_up and the lag gauges.</summary>
+    public IEnumerable<ServerStatusGauge> Servers()
+    {
+        foreach (var database in _config().Databases)
+        {
+            foreach (var server in database.Servers)
+            {
+                yield return new ServerStatusGauge(database.Name, server.Name, ConfigNames.ServerRole.Format(server.Role), Up: true);
+            }
+        }
+    }
 
     private (bool Ok, string Detail) Check(Func<BackendServerConfig, bool> fits)
     {

@@ -3,7 +3,10 @@ using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Admin;
 using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
+using Sluice.Proxy.Statements;
+using Sluice.Routing.Classification;
 
 namespace Sluice.Proxy.Runtime;
 
@@ -24,6 +27,8 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Pools = new PoolRegistry(loggerFactory);
         Credentials = new CredentialCache();
         Health = new HealthState(() => _config);
+        Metrics = new SluiceMetrics(new RuntimeMetricsSource(this));
+        Exporter = new PrometheusExporter(Metrics, logger: loggerFactory.CreateLogger<PrometheusExporter>());
         Admin = new AdminConsole(this);
     }
 
@@ -35,6 +40,16 @@ internal sealed class ProxyRuntime : IAsyncDisposable
 
     /// <summary>SHUTDOWN from the admin console: drains and stops the proxy. Set by the host.</summary>
     public Func<Task>? ShutdownRequested { get; set; }
+
+    public SluiceMetrics Metrics { get; }
+
+    /// <summary>The read/write and session-state classifier, with its per-text cache shared by all sessions.</summary>
+    public SqlClassifier Classifier { get; } = new();
+
+    /// <summary>Protocol-level prepared statements shared across clients (transaction mode).</summary>
+    public PreparedStatementCache PreparedStatements { get; } = new();
+
+    public PrometheusExporter Exporter { get; }
 
     public HealthState Health { get; }
 
@@ -110,6 +125,8 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     {
         Admin.Dispose();
         await Pools.DisposeAsync();
+        Exporter.Dispose();
+        Metrics.Dispose();
         Draining.Dispose();
     }
 }

@@ -4,6 +4,7 @@ using Sluice.Protocol;
 using Sluice.Protocol.Authentication;
 using Sluice.Protocol.Framing;
 using Sluice.Protocol.Messages;
+using Sluice.Proxy.Statements;
 using Sluice.Proxy.Transport;
 
 namespace Sluice.Proxy.Servers;
@@ -44,6 +45,9 @@ internal sealed class ServerConnection : IAsyncDisposable
     public Dictionary<string, string> UnreportedSettings { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     public TransactionStatus TransactionStatus { get; set; } = TransactionStatus.Idle;
+
+    /// <summary>The shared statements prepared on this connection (transaction mode renames them).</summary>
+    public ServerStatementSet Statements { get; } = new();
 
     /// <summary>Set once the connection cannot be trusted any more; it is then closed instead of pooled.</summary>
     public bool IsBroken { get; private set; }

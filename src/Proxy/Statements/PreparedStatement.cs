@@ -1,0 +1,55 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Globalization;
+using Sluice.Protocol.Messages;
+
+namespace Sluice.Proxy.Statements;
+
+/// <summary>
+/// One distinct (query text, parameter types), shared by every client that prepares it. On servers it is known by
+/// <see cref="ServerName"/>, so many clients' statements "S_1" map onto the one copy a server keeps.
+/// </summary>
+internal sealed class PreparedStatement
+{
+    public PreparedStatement(long id, string query, int[] parameterTypes)
+    {
+        Id = id;
+        Query = query;
+        ParameterTypes = parameterTypes;
+        ServerName = "sluice_" + id.ToString(CultureInfo.InvariantCulture);
+        var writer = new ArrayBufferWriter<byte>();
+        MessageWriter.WriteParse(writer, ServerName, query, parameterTypes);
+        ParseMessage = writer.WrittenSpan.ToArray();
+    }
+
+    public long Id { get; }
+
+    public string Query { get; }
+
+    public int[] ParameterTypes { get; }
+
+    public string ServerName { get; }
+
+    /// <summary>The Parse message under the server name, ready to be sent to any server that lacks the statement.</summary>
+    public byte[] ParseMessage { get; }
+}
+
+/// <summary>The proxy-wide statement cache: query text + parameter types → <see cref="PreparedStatement"/>.</summary>
+internal sealed class PreparedStatementCache
+{
+    private readonly ConcurrentDictionary<(string Query, string Types), PreparedStatement> _statements = new();
+    private long _nextId;
+
+    public int Count => _statements.Count;
+
+    public PreparedStatement GetOrAdd(string query, int[] parameterTypes)
+    {
+        var key = (query, parameterTypes.Length == 0 ? "" : string.Join(',', parameterTypes));
+        if (_statements.TryGetValue(key, out var existing))
+        {
+            return existing;
+        }
+
+        return _statements.GetOrAdd(key, static (k, state) => new PreparedStatement(Interlocked.Increment(ref state.Cache._nextId), k.Query, state.Types), (Cache: this, Types: parameterTypes));
+    }
+}
