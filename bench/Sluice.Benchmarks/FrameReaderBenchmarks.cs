@@ -50,7 +50,7 @@ public class FrameReaderBenchmarks
     }
 
     /// <summary>DataRows of (int4 as text, short text): the shape of a typical pgbench -S answer.</summary>
-    private static byte[] BuildDataRows()
+    internal static byte[] BuildDataRows()
     {
         const int payloadLength = 2 + 4 + 4 + 4 + 11;
         var data = new byte[FrameCount * (payloadLength + 5)];
@@ -70,7 +70,7 @@ public class FrameReaderBenchmarks
         return data;
     }
 
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    internal sealed class Segment : ReadOnlySequenceSegment<byte>
     {
         private Segment(ReadOnlyMemory<byte> memory, long runningIndex)
         {

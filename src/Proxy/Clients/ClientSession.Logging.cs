@@ -10,3 +10,15 @@ internal sealed partial class ClientSession
     [LoggerMessage(Level = LogLevel.Warning, Message = "server connection to {Server} lost (user={User} database={Database}): {Reason}")]
     private static partial void LogServerLost(ILogger logger, string server, string user, string database, string reason);
 }
+
+internal sealed partial class ClientSession
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "client pinned to its server: user={User} database={Database} address={Address} reason={Reason}")]
+    private static partial void LogPinned(ILogger logger, string user, string database, string address, string reason);
+}
+
+internal sealed partial class ClientSession
+{
+    [LoggerMessage(Level = LogLevel.Warning, Message = "statement_timeout: cancelling the statement of user={User} database={Database} address={Address} after {Seconds:0.###}s")]
+    private static partial void LogStatementTimeout(ILogger logger, string user, string database, string address, double seconds);
+}

@@ -8,6 +8,7 @@ using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
 using Sluice.Proxy.Servers;
+using Sluice.Proxy.Transport;
 
 namespace Sluice.Proxy.Clients;
 
@@ -57,6 +58,8 @@ internal sealed partial class ClientSession
             var buffer = result.Buffer;
             ServerConnection? target = null;
             var terminate = false;
+            var wakePump = false;
+            _lastActivity = Stopwatch.GetTimestamp();
             try
             {
                 while (true)
@@ -64,7 +67,7 @@ internal sealed partial class ClientSession
                     if (_clientRemaining > 0)
                     {
                         target ??= CurrentServer() ?? throw new InvalidOperationException("message continues with no server lent");
-                        if (!CopyChunk(ref buffer, ref _clientRemaining, target.Connection.Output))
+                        if (!FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, target.Connection.Output))
                         {
                             break;
                         }
@@ -96,7 +99,29 @@ internal sealed partial class ClientSession
                         throw new ProtocolViolationException($"invalid frontend message type '{(char)header.Code}'");
                     }
 
+
+                    // What must be looked at (SQL text, statement names) has to be here whole first.
+                    var inspectStatus = TryInspect(code, header, buffer, out var inspection);
+                    if (inspectStatus == ReadStatus.NeedMoreData)
+                    {
+                        break;
+                    }
+
                     var server = CurrentServer();
+                    if (server is null && inspection.LocalAnswer is { } localAnswer)
+                    {
+                        if (target is not null)
+                        {
+                            await FlushToServerAsync(target, token);
+                            target = null;
+                        }
+
+                        await _pump;
+                        await AnswerLocallyAsync(localAnswer, token);
+                        buffer = buffer.Slice(header.FrameLength);
+                        continue;
+                    }
+
                     if (server is null)
                     {
                         if (target is not null)
@@ -116,8 +141,10 @@ internal sealed partial class ClientSession
 
                     target = server;
                     NoteSent(code);
-                    _clientRemaining = header.FrameLength;
-                    CopyChunk(ref buffer, ref _clientRemaining, server.Connection.Output);
+                    if (Forward(server, code, header, ref buffer, inspection))
+                    {
+                        wakePump = true;
+                    }
                 }
             }
             finally
@@ -129,6 +156,10 @@ internal sealed partial class ClientSession
             if (target is not null)
             {
                 await FlushToServerAsync(target, token);
+                if (wakePump)
+                {
+                    WakePump(target);
+                }
             }
 
             if (terminate)
@@ -150,26 +181,6 @@ internal sealed partial class ClientSession
         or FrontendMessageCode.Execute or FrontendMessageCode.Flush or FrontendMessageCode.FunctionCall or FrontendMessageCode.Parse
         or FrontendMessageCode.Query or FrontendMessageCode.Sync;
 
-    /// <summary>Copies up to <paramref name="remaining"/> bytes from the front of the buffer; true when the frame is complete.</summary>
-    private static bool CopyChunk(ref ReadOnlySequence<byte> buffer, ref long remaining, PipeWriter output)
-    {
-        var take = Math.Min(remaining, buffer.Length);
-        if (take == 0)
-        {
-            return false;
-        }
-
-        var chunk = buffer.Slice(0, take);
-        foreach (var segment in chunk)
-        {
-            output.Write(segment.Span);
-        }
-
-        buffer = buffer.Slice(take);
-        remaining -= take;
-        return remaining == 0;
-    }
-
     private ServerConnection? CurrentServer()
     {
         lock (_linkLock)
@@ -186,6 +197,7 @@ internal sealed partial class ClientSession
             _clientWriting = true;
             if (_pendingReady == 0 && !_unsynced)
             {
+                _statementCancelSent = false;
                 _queryStart = Stopwatch.GetTimestamp();
                 if (_transactionStart == 0)
                 {
@@ -385,6 +397,21 @@ internal sealed partial class ClientSession
                     }
                 }
 
+                // Woken by the client loop: made-up replies are due with no server message to carry them.
+                if (remaining == 0 && Renaming)
+                {
+                    WriteDueFakes(output);
+                    try
+                    {
+                        await output.FlushAsync();
+                    }
+                    catch (Exception ex) when (IsConnectionFailure(ex) || ex is InvalidOperationException)
+                    {
+                        CancelClosing();
+                        return;
+                    }
+                }
+
                 continue;
             }
 
@@ -442,11 +469,12 @@ internal sealed partial class ClientSession
     private bool ForwardServerFrames(ServerConnection server, ref ReadOnlySequence<byte> buffer, ref long remaining, PipeWriter output, out bool handBack)
     {
         handBack = true;
+        var renaming = Renaming;
         while (true)
         {
             if (remaining > 0)
             {
-                if (!CopyChunk(ref buffer, ref remaining, output))
+                if (!FrameCopier.CopyChunk(ref buffer, ref remaining, output))
                 {
                     return false;
                 }
@@ -468,15 +496,22 @@ internal sealed partial class ClientSession
             var code = (BackendMessageCode)header.Code;
             var inspect = code is BackendMessageCode.ReadyForQuery or BackendMessageCode.ParameterStatus or BackendMessageCode.ErrorResponse
                 && header.FrameLength <= MaxInspectedLength;
+            if (inspect && buffer.Length < header.FrameLength)
+            {
+                return false;
+            }
+
+            if (renaming && !TakeReply(server, code, output))
+            {
+                // The success reply to a Parse or Close the proxy injected: a 5-byte message, here whole.
+                buffer = buffer.Slice(header.FrameLength);
+                continue;
+            }
+
             if (!inspect)
             {
                 remaining = header.FrameLength;
                 continue;
-            }
-
-            if (buffer.Length < header.FrameLength)
-            {
-                return false;
             }
 
             var frame = buffer.Slice(0, header.FrameLength);
@@ -491,7 +526,9 @@ internal sealed partial class ClientSession
                     {
                         _pendingReady--;
                         RecordReadyForQuery(transactionStatus);
-                        if (transactionStatus == TransactionStatus.Idle && _pendingReady <= 0 && !_unsynced && _mode != PoolMode.Session)
+                        _lastActivity = Stopwatch.GetTimestamp();
+
+                        if (transactionStatus == TransactionStatus.Idle && _pendingReady <= 0 && !_unsynced && _mode != PoolMode.Session && !_pinned)
                         {
                             _server = null;
                             releaseNow = true;
@@ -657,10 +694,12 @@ internal sealed partial class ClientSession
                 await server.RunControlQueryAsync("ROLLBACK", timeout.Token);
             }
 
-            if (_mode == PoolMode.Session && pool.Settings.ResetQuery is { Length: > 0 } reset)
+            if ((_mode == PoolMode.Session || _pinned) && pool.Settings.ResetQuery is { Length: > 0 } reset)
             {
+                // The client may have left session state behind (settings, LISTEN, temp tables, statements).
                 await server.RunControlQueryAsync(reset, timeout.Token);
                 server.UnreportedSettings.Clear();
+                server.Statements.Clear();
             }
 
             pool.Release(server);

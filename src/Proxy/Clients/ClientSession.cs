@@ -314,7 +314,11 @@ internal sealed partial class ClientSession
         CancelClosing();
         _runtime.Sessions.TryRemove(this, out _);
         await ReturnServerAsync();
-        if (_shutdownRequested && _user is not null)
+        if (_closeError is { } closeError)
+        {
+            await TryFailClientAsync(closeError.SqlState, closeError.Message);
+        }
+        else if (_shutdownRequested && _user is not null)
         {
             _closeReason = "proxy shutting down";
             await TellShutdownAsync();

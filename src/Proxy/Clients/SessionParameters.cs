@@ -21,6 +21,8 @@ internal sealed class SessionParameters
     };
 
     private readonly Dictionary<string, string> _values = new(StringComparer.OrdinalIgnoreCase);
+    private IReadOnlyDictionary<string, string> _serverDefaults = new Dictionary<string, string>();
+    private IReadOnlyList<KeyValuePair<string, string>> _startup = [];
 
     public IReadOnlyDictionary<string, string> Values => _values;
 
@@ -29,6 +31,9 @@ internal sealed class SessionParameters
     /// <summary>The server's defaults first, then what the client sent at startup on top.</summary>
     public void Initialize(IReadOnlyDictionary<string, string> serverDefaults, IReadOnlyList<KeyValuePair<string, string>> startupParameters)
     {
+        _serverDefaults = serverDefaults;
+        _startup = startupParameters;
+        _values.Clear();
         foreach (var (name, value) in serverDefaults)
         {
             if (IsSyncable(name))
@@ -60,6 +65,24 @@ internal sealed class SessionParameters
             _values[name] = value;
         }
     }
+
+    /// <summary>RESET name: back to what the session started with (startup parameter, else the server's default).</summary>
+    public void Reset(string name)
+    {
+        var fresh = new SessionParameters();
+        fresh.Initialize(_serverDefaults, _startup);
+        if (fresh._values.TryGetValue(name, out var value))
+        {
+            _values[name] = value;
+        }
+        else
+        {
+            _values.Remove(name);
+        }
+    }
+
+    /// <summary>RESET ALL / DISCARD ALL.</summary>
+    public void ResetAll() => Initialize(_serverDefaults, _startup);
 
     public bool TryGet(string name, out string? value) => _values.TryGetValue(name, out value);
 

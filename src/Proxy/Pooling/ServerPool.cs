@@ -159,6 +159,7 @@ internal sealed partial class ServerPool
             return;
         }
 
+
         lock (_lock)
         {
             if (_total > Settings.Size)

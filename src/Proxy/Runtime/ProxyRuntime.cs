@@ -29,8 +29,11 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Health = new HealthState(() => _config);
         Metrics = new SluiceMetrics(new RuntimeMetricsSource(this));
         Exporter = new PrometheusExporter(Metrics, logger: loggerFactory.CreateLogger<PrometheusExporter>());
+        _sweeper = new SessionSweeper(this);
         Admin = new AdminConsole(this);
     }
+
+    private readonly SessionSweeper _sweeper;
 
     /// <summary>The admin console's shared state (pause timeouts, stats periods) and commands.</summary>
     public AdminConsole Admin { get; }
@@ -124,6 +127,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Admin.Dispose();
+        await _sweeper.DisposeAsync();
         await Pools.DisposeAsync();
         Exporter.Dispose();
         Metrics.Dispose();

@@ -1,0 +1,424 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using Sluice.Protocol.Framing;
+using Sluice.Protocol.Messages;
+using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Servers;
+using Sluice.Proxy.Statements;
+using Sluice.Proxy.Transport;
+using Sluice.Routing.Classification;
+
+namespace Sluice.Proxy.Clients;
+
+/// <summary>
+/// What the client loop learns from a message before forwarding it: the SQL's classification (session settings,
+/// pinning, transaction control) and statement names to rename in transaction mode.
+/// </summary>
+internal readonly record struct Inspection(
+    ClassificationResult? Classification = null,
+    ParseMessage? Parse = null,
+    string? Portal = null,
+    string? StatementName = null,
+    byte TargetKind = 0,
+    int PrefixLength = 0,
+    LocalAnswer? LocalAnswer = null);
+
+/// <summary>A reply the proxy gives itself instead of a server (a refused BEGIN in statement mode, SET sluice.route).</summary>
+internal sealed record LocalAnswer(string? CommandTag, string? ErrorSqlState = null, string? ErrorMessage = null);
+
+internal sealed partial class ClientSession
+{
+    private readonly Dictionary<string, PreparedStatement> _clientStatements = new(StringComparer.Ordinal);
+    private readonly ReplyQueue _replies = new();
+    private long _lastActivity;
+    private volatile bool _pinned;
+    private SessionPinReasons _pinReasons;
+
+    /// <summary>Why this client is tied to its server (LISTEN, advisory lock, …), for SHOW CLIENTS; None when it is not.</summary>
+    public SessionPinReasons PinReasons => _pinReasons;
+
+    public bool IsPinned => _pinned;
+
+    /// <summary>Transaction and statement modes rename named statements onto the shared, server-side copies.</summary>
+    private bool Renaming => _mode != PoolMode.Session && _runtime.Config.Pool.PreparedStatements;
+
+    private static bool IsNamed(string? name) => !string.IsNullOrEmpty(name);
+
+    /// <summary>NeedMoreData when the part of the message that must be looked at has not arrived yet.</summary>
+    private ReadStatus TryInspect(FrontendMessageCode code, FrameHeader header, ReadOnlySequence<byte> buffer, out Inspection inspection)
+    {
+        inspection = default;
+        switch (code)
+        {
+            case FrontendMessageCode.Query or FrontendMessageCode.Parse or FrontendMessageCode.Close or FrontendMessageCode.Describe
+                when header.FrameLength <= MaxInspectedLength:
+                if (buffer.Length < header.FrameLength)
+                {
+                    return ReadStatus.NeedMoreData;
+                }
+
+                inspection = Inspect(code, buffer.Slice(FrameHeader.Size, header.PayloadLength));
+                return ReadStatus.Ok;
+            case FrontendMessageCode.Bind when Renaming:
+                var available = buffer.Slice(FrameHeader.Size, Math.Min(buffer.Length, header.FrameLength) - FrameHeader.Size);
+                if (FrontendMessageReader.TryReadBindNames(available, out var portal, out var statement))
+                {
+                    var prefix = FrameHeader.Size + Encoding.UTF8.GetByteCount(portal) + 1 + Encoding.UTF8.GetByteCount(statement) + 1;
+                    inspection = new Inspection(Portal: portal, StatementName: statement, PrefixLength: prefix);
+                    return ReadStatus.Ok;
+                }
+
+                // A Bind too short to hold both names is forwarded for the server to refuse.
+                return buffer.Length < header.FrameLength ? ReadStatus.NeedMoreData : ReadStatus.Ok;
+            default:
+                return ReadStatus.Ok;
+        }
+    }
+
+    private Inspection Inspect(FrontendMessageCode code, ReadOnlySequence<byte> payload)
+    {
+        switch (code)
+        {
+            case FrontendMessageCode.Query:
+                var classification = Classify(payload);
+                return new Inspection(classification, LocalAnswer: LocalAnswerFor(classification));
+            case FrontendMessageCode.Parse:
+                var parse = FrontendMessageReader.ReadParse(payload);
+                return new Inspection(_runtime.Classifier.Classify(parse.Query), parse, StatementName: parse.StatementName);
+            default:
+                var (kind, name) = FrontendMessageReader.ReadCloseOrDescribe(payload);
+                return new Inspection(StatementName: name, TargetKind: kind);
+        }
+    }
+
+    private ClassificationResult Classify(ReadOnlySequence<byte> payload)
+    {
+        if (payload.IsSingleSegment)
+        {
+            return _runtime.Classifier.ClassifyUtf8(payload.FirstSpan);
+        }
+
+        var length = (int)payload.Length;
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            payload.CopyTo(rented);
+            return _runtime.Classifier.ClassifyUtf8(rented.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private LocalAnswer? LocalAnswerFor(ClassificationResult classification)
+    {
+        if (_mode == PoolMode.Statement && classification.IsBegin)
+        {
+            return new LocalAnswer(null, SqlState.FeatureNotSupported,
+                "transaction blocks are not allowed in statement pooling mode (pool_mode = statement): each statement runs on its own");
+        }
+
+        return null;
+    }
+
+    /// <summary>Answers a simple Query the proxy handles itself; only while no server is lent (it owns the client's output).</summary>
+    private async Task AnswerLocallyAsync(LocalAnswer answer, CancellationToken token)
+    {
+        var output = _client.Output;
+        if (answer.ErrorSqlState is { } sqlState)
+        {
+            MessageWriter.WriteErrorResponse(output, "ERROR", sqlState, answer.ErrorMessage ?? "");
+        }
+        else
+        {
+            MessageWriter.WriteCommandComplete(output, answer.CommandTag ?? "");
+        }
+
+        MessageWriter.WriteReadyForQuery(output, TransactionStatus.Idle);
+        await output.FlushAsync(token);
+    }
+
+    /// <summary>
+    /// Copies (or rewrites) one client message to the lent server. True when a made-up reply was queued that the pump
+    /// may have to send without a server message to prompt it.
+    /// </summary>
+    private bool Forward(ServerConnection server, FrontendMessageCode code, FrameHeader header, ref ReadOnlySequence<byte> buffer, in Inspection inspection)
+    {
+        var output = server.Connection.Output;
+        if (inspection.Classification is { } classification)
+        {
+            ApplySessionEffects(server, classification);
+        }
+
+        if (!Renaming)
+        {
+            _clientRemaining = header.FrameLength;
+            FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, output);
+            return false;
+        }
+
+        var fake = false;
+        switch (code)
+        {
+            case FrontendMessageCode.Parse when inspection.Parse is { } parse && IsNamed(parse.StatementName):
+                var statement = _runtime.PreparedStatements.GetOrAdd(parse.Query, parse.ParameterTypes);
+                _clientStatements[parse.StatementName] = statement;
+                lock (_linkLock)
+                {
+                    if (server.Statements.Contains(statement))
+                    {
+                        server.Statements.Touch(statement);
+                        _replies.Enqueue(new PendingReply(ReplyTo.Parse, ReplyAction.Fake));
+                        fake = true;
+                    }
+                    else
+                    {
+                        PrepareLocked(server, statement, ReplyAction.Forward);
+                    }
+                }
+
+                buffer = buffer.Slice(header.FrameLength);
+                return fake;
+            case FrontendMessageCode.Bind when IsNamed(inspection.StatementName) && _clientStatements.TryGetValue(inspection.StatementName!, out var bound):
+                lock (_linkLock)
+                {
+                    EnsurePreparedLocked(server, bound);
+                    _replies.Enqueue(new PendingReply(ReplyTo.Bind, ReplyAction.Forward));
+                }
+
+                var rest = (int)(header.FrameLength - inspection.PrefixLength);
+                MessageWriter.WriteBindPrefix(output, inspection.Portal!, bound.ServerName, rest);
+                buffer = buffer.Slice(inspection.PrefixLength);
+                _clientRemaining = rest;
+                FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, output);
+                return false;
+            case FrontendMessageCode.Describe when inspection.TargetKind == (byte)'S' && IsNamed(inspection.StatementName)
+                                                   && _clientStatements.TryGetValue(inspection.StatementName!, out var described):
+                lock (_linkLock)
+                {
+                    EnsurePreparedLocked(server, described);
+                    _replies.Enqueue(new PendingReply(ReplyTo.Describe, ReplyAction.Forward));
+                }
+
+                MessageWriter.WriteDescribe(output, (byte)'S', described.ServerName);
+                buffer = buffer.Slice(header.FrameLength);
+                return false;
+            case FrontendMessageCode.Close when inspection.TargetKind == (byte)'S' && IsNamed(inspection.StatementName):
+                // The shared copy stays on the server for other clients; this client just forgets its name.
+                _clientStatements.Remove(inspection.StatementName!);
+                lock (_linkLock)
+                {
+                    _replies.Enqueue(new PendingReply(ReplyTo.Close, ReplyAction.Fake));
+                }
+
+                buffer = buffer.Slice(header.FrameLength);
+                return true;
+        }
+
+        if (ReplyFor(code) is { } replyTo)
+        {
+            lock (_linkLock)
+            {
+                _replies.Enqueue(new PendingReply(replyTo, ReplyAction.Forward));
+            }
+        }
+
+        _clientRemaining = header.FrameLength;
+        FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, output);
+        return false;
+    }
+
+    private static ReplyTo? ReplyFor(FrontendMessageCode code) => code switch
+    {
+        FrontendMessageCode.Parse => ReplyTo.Parse,
+        FrontendMessageCode.Bind => ReplyTo.Bind,
+        FrontendMessageCode.Close => ReplyTo.Close,
+        FrontendMessageCode.Describe => ReplyTo.Describe,
+        FrontendMessageCode.Execute => ReplyTo.Execute,
+        FrontendMessageCode.Sync => ReplyTo.Sync,
+        FrontendMessageCode.Query or FrontendMessageCode.FunctionCall => ReplyTo.Query,
+        _ => null,
+    };
+
+    /// <summary>Injects a Parse for a statement the server lacks (its success reply swallowed). Under _linkLock.</summary>
+    private void EnsurePreparedLocked(ServerConnection server, PreparedStatement statement)
+    {
+        if (server.Statements.Contains(statement))
+        {
+            server.Statements.Touch(statement);
+            return;
+        }
+
+        PrepareLocked(server, statement, ReplyAction.Swallow);
+    }
+
+    /// <summary>Sends the statement's Parse, first closing the coldest statement when the server's set is full. Under _linkLock.</summary>
+    private void PrepareLocked(ServerConnection server, PreparedStatement statement, ReplyAction action)
+    {
+        var output = server.Connection.Output;
+        if (server.Statements.Add(statement, _runtime.Config.Pool.PreparedStatementsPerServer) is { } evicted)
+        {
+            MessageWriter.WriteClose(output, (byte)'S', evicted.ServerName);
+            _replies.Enqueue(new PendingReply(ReplyTo.Close, ReplyAction.Swallow));
+        }
+
+        output.Write(statement.ParseMessage);
+        _replies.Enqueue(new PendingReply(ReplyTo.Parse, action, statement));
+    }
+
+    /// <summary>Session settings, DISCARD/DEALLOCATE and pinning, as the statement will change them on the server.</summary>
+    private void ApplySessionEffects(ServerConnection server, ClassificationResult classification)
+    {
+        if (classification.PinsSession && _mode != PoolMode.Session && !_pinned)
+        {
+            _pinned = true;
+            _pinReasons |= classification.PinReasons;
+            LogPinned(_logger, _userName, _databaseName, RemoteAddress, classification.PinReasons.ToString());
+        }
+
+        foreach (var setting in classification.SessionSettings)
+        {
+            switch (setting.Kind)
+            {
+                case SessionSettingKind.Set when setting.Name is { } name && setting.Value is { } value:
+                    _parameters.Set(name, value);
+                    if (!server.ReportedParameters.ContainsKey(name))
+                    {
+                        server.UnreportedSettings[name] = value;
+                    }
+
+                    break;
+                case SessionSettingKind.Reset when setting.Name is { } name:
+                    _parameters.Reset(name);
+                    server.UnreportedSettings.Remove(name);
+                    break;
+                case SessionSettingKind.ResetAll:
+                    _parameters.ResetAll();
+                    server.UnreportedSettings.Clear();
+                    break;
+                case SessionSettingKind.DiscardAll:
+                    _parameters.ResetAll();
+                    server.UnreportedSettings.Clear();
+                    ForgetStatements(server);
+                    break;
+            }
+        }
+
+        foreach (var statement in classification.Statements)
+        {
+            if (statement.Kind == StatementKind.Deallocate)
+            {
+                // DEALLOCATE ALL empties the server's statements, the shared copies included.
+                ForgetStatements(server);
+            }
+        }
+    }
+
+    private void ForgetStatements(ServerConnection server)
+    {
+        _clientStatements.Clear();
+        lock (_linkLock)
+        {
+            server.Statements.Clear();
+        }
+    }
+
+    /// <summary>Prompts the pump to send made-up replies now: no server message may come to prompt it.</summary>
+    private void WakePump(ServerConnection server)
+    {
+        lock (_linkLock)
+        {
+            if (_server != server || !_replies.HeadIsFake)
+            {
+                return;
+            }
+        }
+
+        server.Connection.Input.CancelPendingRead();
+    }
+
+    /// <summary>Sends the made-up replies now at the head of the queue. Pump only.</summary>
+    private void WriteDueFakes(PipeWriter output)
+    {
+        lock (_linkLock)
+        {
+            while (_replies.TryPeek(out var head) && head.Action == ReplyAction.Fake)
+            {
+                _replies.Dequeue();
+                if (head.To == ReplyTo.Parse)
+                {
+                    MessageWriter.WriteParseComplete(output);
+                }
+                else
+                {
+                    MessageWriter.WriteCloseComplete(output);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Matches one server message against the replies owed; false when it must not reach the client (the success
+    /// reply to an injected Parse or Close). Pump only.
+    /// </summary>
+    private bool TakeReply(ServerConnection server, BackendMessageCode code, PipeWriter output)
+    {
+        if (code is BackendMessageCode.NoticeResponse or BackendMessageCode.ParameterStatus or BackendMessageCode.NotificationResponse)
+        {
+            return true;
+        }
+
+        WriteDueFakes(output);
+        lock (_linkLock)
+        {
+            if (!_replies.TryPeek(out var head))
+            {
+                return true;
+            }
+
+            if (code == BackendMessageCode.ErrorResponse)
+            {
+                if (head.To is ReplyTo.Query or ReplyTo.Sync)
+                {
+                    return true;
+                }
+
+                // An extended-protocol message failed: the server skips everything up to Sync, made-up replies included.
+                while (_replies.TryPeek(out var skipped) && skipped.To != ReplyTo.Sync)
+                {
+                    _replies.Dequeue();
+                    if (skipped.To == ReplyTo.Parse && skipped.Statement is { } notPrepared && skipped.Action != ReplyAction.Fake)
+                    {
+                        server.Statements.Remove(notPrepared);
+                    }
+                }
+
+                return true;
+            }
+
+            if (code == BackendMessageCode.ReadyForQuery && head.To is not (ReplyTo.Query or ReplyTo.Sync))
+            {
+                // Out of step (should not happen): drop what the server will never answer.
+                while (_replies.TryPeek(out var stale) && stale.To is not (ReplyTo.Query or ReplyTo.Sync))
+                {
+                    _replies.Dequeue();
+                }
+
+                if (!_replies.TryPeek(out head))
+                {
+                    return true;
+                }
+            }
+
+            if (!ReplyQueue.Ends(head.To, code))
+            {
+                return true;
+            }
+
+            _replies.Dequeue();
+            return head.Action != ReplyAction.Swallow;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using Sluice.Protocol.Messages;
+using Sluice.Proxy.Servers;
+
+namespace Sluice.Proxy.Clients;
+
+/// <summary>
+/// The limits PostgreSQL cannot enforce for a pooler: statement_timeout (cancel the statement, keep the client),
+/// idle_in_transaction_timeout (roll back, give the server back, disconnect with 25P03), client_idle_timeout.
+/// Checked by the runtime's sweeper a few times a second, so no timer is armed per query.
+/// </summary>
+internal sealed partial class ClientSession
+{
+    private bool _statementCancelSent;
+    private (string SqlState, string Message)? _closeError;
+
+    public void CheckTimeouts()
+    {
+        var config = _runtime.Config;
+        var user = _user;
+        if (user is null)
+        {
+            return;
+        }
+
+        var statementTimeout = user.StatementTimeout ?? config.Limits.StatementTimeout;
+        var idleInTransactionTimeout = user.IdleInTransactionTimeout ?? config.Limits.IdleInTransactionTimeout;
+        var clientIdleTimeout = config.Limits.ClientIdleTimeout;
+
+        ServerConnection? cancelOn = null;
+        string? closeReason = null;
+        lock (_linkLock)
+        {
+            if (_server is { } server)
+            {
+                if (statementTimeout > TimeSpan.Zero && _pendingReady > 0 && _queryStart != 0 && !_statementCancelSent
+                    && Stopwatch.GetElapsedTime(_queryStart) > statementTimeout)
+                {
+                    _statementCancelSent = true;
+                    cancelOn = server;
+                }
+                else if (idleInTransactionTimeout > TimeSpan.Zero && _pendingReady == 0 && !_unsynced
+                         && server.TransactionStatus != TransactionStatus.Idle && Stopwatch.GetElapsedTime(_lastActivity) > idleInTransactionTimeout)
+                {
+                    closeReason = "idle_in_transaction_timeout";
+                    _closeError = (SqlState.IdleInTransactionSessionTimeout, "terminating connection due to idle-in-transaction timeout");
+                }
+            }
+            else if (clientIdleTimeout > TimeSpan.Zero && !_waiting && _lastActivity != 0 && Stopwatch.GetElapsedTime(_lastActivity) > clientIdleTimeout)
+            {
+                closeReason = "client_idle_timeout";
+                _closeError = ("57P05", "terminating connection due to idle timeout (client_idle_timeout)");
+            }
+        }
+
+        if (cancelOn is not null)
+        {
+            _runtime.Metrics.StatementTimeout(_databaseName, _userName);
+            LogStatementTimeout(_logger, _userName, _databaseName, RemoteAddress, statementTimeout.TotalSeconds);
+            _ = cancelOn.SendCancelAsync(CancellationToken.None);
+        }
+
+        if (closeReason is not null)
+        {
+            _closeReason = closeReason;
+            CancelClosing();
+        }
+    }
+}
