@@ -22,3 +22,9 @@ internal sealed partial class ClientSession
     [LoggerMessage(Level = LogLevel.Warning, Message = "statement_timeout: cancelling the statement of user={User} database={Database} address={Address} after {Seconds:0.###}s")]
     private static partial void LogStatementTimeout(ILogger logger, string user, string database, string address, double seconds);
 }
+
+internal sealed partial class ClientSession
+{
+    [LoggerMessage(Level = LogLevel.Warning, Message = "slow statement: user={User} database={Database} address={Address} duration={Milliseconds:0.0}ms statement={Statement}")]
+    private static partial void LogSlowStatement(ILogger logger, string user, string database, string address, double milliseconds, string statement);
+}

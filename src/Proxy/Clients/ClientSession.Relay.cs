@@ -576,7 +576,13 @@ internal sealed partial class ClientSession
         if (_queryStart != 0)
         {
             _stats!.AddQuery(_queryStart);
-            _runtime.Metrics.QueryCompleted(_databaseName, _route, Stopwatch.GetElapsedTime(_queryStart).TotalSeconds);
+            var elapsed = Stopwatch.GetElapsedTime(_queryStart);
+            _runtime.Metrics.QueryCompleted(_databaseName, _route, elapsed.TotalSeconds);
+            var slow = _runtime.Config.Limits.SlowStatementLog;
+            if (slow > TimeSpan.Zero && elapsed > slow)
+            {
+                LogSlowStatement(_logger, _userName, _databaseName, RemoteAddress, elapsed.TotalMilliseconds, RedactLiterals(_lastStatementText ?? "(unknown)"));
+            }
         }
 
         _queryStart = _pendingReady > 0 ? Stopwatch.GetTimestamp() : 0;

@@ -32,6 +32,7 @@ internal sealed partial class ClientSession
     private readonly Dictionary<string, PreparedStatement> _clientStatements = new(StringComparer.Ordinal);
     private readonly ReplyQueue _replies = new();
     private long _lastActivity;
+    private string? _lastStatementText;
     private volatile bool _pinned;
     private SessionPinReasons _pinReasons;
 
@@ -82,14 +83,61 @@ internal sealed partial class ClientSession
         {
             case FrontendMessageCode.Query:
                 var classification = Classify(payload);
+                if (_runtime.Config.Limits.SlowStatementLog > TimeSpan.Zero)
+                {
+                    // Kept only when the slow-statement log is on: it costs a string per query.
+                    _lastStatementText = SlowLogText(payload);
+                }
+
                 return new Inspection(classification, LocalAnswer: LocalAnswerFor(classification));
             case FrontendMessageCode.Parse:
                 var parse = FrontendMessageReader.ReadParse(payload);
+                _lastStatementText = parse.Query;
                 return new Inspection(_runtime.Classifier.Classify(parse.Query), parse, StatementName: parse.StatementName);
             default:
                 var (kind, name) = FrontendMessageReader.ReadCloseOrDescribe(payload);
                 return new Inspection(StatementName: name, TargetKind: kind);
         }
+    }
+
+    /// <summary>
+    /// Statement text for a log line with every quoted literal replaced by '?': a statement may carry a password
+    /// (ALTER ROLE … PASSWORD '…') and secrets never reach a log.
+    /// </summary>
+    internal static string RedactLiterals(string sql)
+    {
+        var builder = new StringBuilder(sql.Length);
+        var inLiteral = false;
+        for (var i = 0; i < sql.Length; i++)
+        {
+            var c = sql[i];
+            if (c == '\'')
+            {
+                if (inLiteral && i + 1 < sql.Length && sql[i + 1] == '\'')
+                {
+                    i++;
+                    continue;
+                }
+
+                inLiteral = !inLiteral;
+                builder.Append(inLiteral ? "'?" : "'");
+                continue;
+            }
+
+            if (!inLiteral)
+            {
+                builder.Append(c);
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    private static string SlowLogText(ReadOnlySequence<byte> payload)
+    {
+        const int MaxLogged = 300;
+        var text = Encoding.UTF8.GetString(payload.Slice(0, Math.Min(payload.Length, MaxLogged)).ToArray()).TrimEnd('\0');
+        return payload.Length > MaxLogged ? text + "…" : text;
     }
 
     private ClassificationResult Classify(ReadOnlySequence<byte> payload)

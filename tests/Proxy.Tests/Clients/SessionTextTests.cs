@@ -1,0 +1,49 @@
+using Sluice.Proxy.Clients;
+
+namespace Sluice.Proxy.Tests.Clients;
+
+public sealed class SessionTextTests
+{
+    [Theory]
+    [InlineData("ALTER ROLE app PASSWORD 'hunter2'", "ALTER ROLE app PASSWORD '?'")]
+    [InlineData("SELECT 'it''s', 1", "SELECT '?', 1")]
+    [InlineData("SELECT 1", "SELECT 1")]
+    [InlineData("SELECT 'unterminated", "SELECT '?")]
+    public void Slow_statement_log_never_shows_literals(string sql, string logged) =>
+        Assert.Equal(logged, ClientSession.RedactLiterals(sql));
+
+    [Fact]
+    public void Libpq_options_become_settings()
+    {
+        var settings = SessionParameters.ParseOptions("-c search_path=a,b --statement-timeout=5s -cgeqo=off -c x=a\\ b").ToList();
+        Assert.Equal(
+            [new("search_path", "a,b"), new("statement_timeout", "5s"), new("geqo", "off"), new("x", "a b")],
+            settings);
+    }
+
+    [Fact]
+    public void Sync_sql_sets_what_differs_and_resets_what_a_previous_client_left()
+    {
+        var parameters = new SessionParameters();
+        parameters.Initialize(
+            new Dictionary<string, string> { ["application_name"] = "", ["TimeZone"] = "UTC", ["server_version"] = "15" },
+            [new("application_name", "app's"), new("search_path", "s1")]);
+
+        var sql = parameters.BuildSyncSql(
+            new Dictionary<string, string> { ["application_name"] = "", ["TimeZone"] = "UTC", ["server_version"] = "15" },
+            new Dictionary<string, string> { ["work_mem"] = "64MB" });
+
+        Assert.Equal(
+            "SELECT pg_catalog.set_config('application_name', 'app''s', false), pg_catalog.set_config('search_path', 's1', false);RESET \"work_mem\";",
+            sql);
+    }
+
+    [Fact]
+    public void Nothing_to_sync_when_the_server_matches()
+    {
+        var parameters = new SessionParameters();
+        var server = new Dictionary<string, string> { ["application_name"] = "x" };
+        parameters.Initialize(server, [new("application_name", "x")]);
+        Assert.Null(parameters.BuildSyncSql(server, new Dictionary<string, string>()));
+    }
+}
