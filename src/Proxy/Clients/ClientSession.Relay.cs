@@ -269,6 +269,7 @@ internal sealed partial class ClientSession
         // until it ends.
         await _pump;
         var pool = _pool!;
+        using var waiting = await BeginCheckoutAsync(pool, token);
         var waitStarted = Stopwatch.GetTimestamp();
         ServerConnection server;
         _waiting = true;

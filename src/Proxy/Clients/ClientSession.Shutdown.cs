@@ -55,5 +55,5 @@ internal sealed partial class ClientSession
     }
 
     private Task TellShutdownAsync() =>
-        TryFailClientAsync(SqlState.AdminShutdown, "terminating connection due to administrator command (the proxy is shutting down)");
+        TryFailClientAsync(SqlState.AdminShutdown, _shutdownMessage ?? "terminating connection due to administrator command (the proxy is shutting down)");
 }

@@ -170,6 +170,11 @@ internal sealed partial class ClientSession
             return await RefuseAsync(SqlState.ConnectionFailure, "client_login_timeout: login did not finish in time", RejectionReason.LoginTimeout);
         }
 
+        if (_databaseName == config.Server.AdminDatabase)
+        {
+            return await RunAdminConsoleAsync(startup);
+        }
+
         var user = _user!;
         var databaseConfig = config.FindDatabase(_databaseName);
         if (databaseConfig is null)

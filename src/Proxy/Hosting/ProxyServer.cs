@@ -63,6 +63,8 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
             runtime.Pools.StartMaintenance(() => runtime.Config);
             runtime.Monitor.Start();
+            runtime.ReloadRequested = server.ReloadFromSourceFile;
+            runtime.ShutdownRequested = () => server.StopAsync();
             return server;
         }
         catch
@@ -83,6 +85,31 @@ public sealed partial class ProxyServer : IAsyncDisposable
         }
 
         LogReloaded(_logger, config.SourcePath ?? "(in memory)");
+    }
+
+    /// <summary>RELOAD (admin console): re-reads the file the config came from and applies it; an error text, or null.</summary>
+    internal string? ReloadFromSourceFile()
+    {
+        if (_runtime.Config.SourcePath is not { } path)
+        {
+            return "the configuration was not read from a file, so there is nothing to reload";
+        }
+
+        try
+        {
+            Reload(ConfigLoader.Load(path));
+            return null;
+        }
+        catch (ConfigException ex)
+        {
+            LogReloadFailed(_logger, ex.Message);
+            return ex.Message;
+        }
+        catch (IOException ex)
+        {
+            LogReloadFailed(_logger, ex.Message);
+            return $"{path}: cannot read: {ex.Message}";
+        }
     }
 
     /// <summary>Drains: stops accepting, lets running transactions finish up to shutdown_timeout, then closes clients.</summary>
@@ -154,6 +181,9 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "configuration reloaded from {Path}")]
     private static partial void LogReloaded(ILogger logger, string path);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "reload failed, the previous configuration stays:\n{Errors}")]
+    private static partial void LogReloadFailed(ILogger logger, string errors);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "listen addresses changed in the configuration: restart the proxy to apply them")]
     private static partial void LogListenChangeNeedsRestart(ILogger logger);

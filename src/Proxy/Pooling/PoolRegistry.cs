@@ -15,6 +15,10 @@ internal sealed class PoolRegistry : IAsyncDisposable
     private readonly ConcurrentDictionary<PoolKey, ServerPool> _pools = new();
     private readonly ILoggerFactory _loggerFactory;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _pauseLock = new();
+    private readonly HashSet<string> _pausedDatabases = new(StringComparer.Ordinal);
+    private bool _pauseAll;
+    private volatile bool _anyPaused;
     private Task? _maintenance;
 
     public PoolRegistry(ILoggerFactory loggerFactory)
@@ -50,6 +54,12 @@ internal sealed class PoolRegistry : IAsyncDisposable
             var pool = _pools.GetOrAdd(key, static (k, state) => state.Registry.NewPool(k, state.Target, state.Settings), (Registry: this, Target: target, Settings: settings));
             if (pool.Target == target)
             {
+                // A pool made while PAUSE was being applied may have been missed by it.
+                if (_anyPaused && !pool.IsPaused && IsPaused(pool.Database))
+                {
+                    pool.Pause();
+                }
+
                 return pool;
             }
         }
@@ -74,6 +84,80 @@ internal sealed class PoolRegistry : IAsyncDisposable
             }
 
             pool.Settings = PoolSettings.Resolve(config, database, user);
+        }
+    }
+
+    /// <summary>True while PAUSE holds any database.</summary>
+    public bool AnyPaused => _anyPaused;
+
+    /// <summary>True while PAUSE holds <paramref name="database"/> (paused by name, or everything paused).</summary>
+    public bool IsPaused(string database)
+    {
+        lock (_pauseLock)
+        {
+            return _pauseAll || _pausedDatabases.Contains(database);
+        }
+    }
+
+    /// <summary>PAUSE [db]: every pool of the database (null: of every database), including pools made later, holds new transactions.</summary>
+    public void Pause(string? database)
+    {
+        lock (_pauseLock)
+        {
+            if (database is null)
+            {
+                _pauseAll = true;
+            }
+            else
+            {
+                _pausedDatabases.Add(database);
+            }
+
+            _anyPaused = true;
+        }
+
+        foreach (var pool in _pools.Values)
+        {
+            if (database is null || pool.Database == database)
+            {
+                pool.Pause();
+            }
+        }
+    }
+
+    /// <summary>
+    /// RESUME [db]: lets the database's held clients go on (null: every database). Resuming one database while everything
+    /// is paused keeps the others of <paramref name="allDatabases"/> paused.
+    /// </summary>
+    public void Resume(string? database, IEnumerable<string> allDatabases)
+    {
+        lock (_pauseLock)
+        {
+            if (database is null)
+            {
+                _pauseAll = false;
+                _pausedDatabases.Clear();
+            }
+            else
+            {
+                if (_pauseAll)
+                {
+                    _pauseAll = false;
+                    _pausedDatabases.UnionWith(allDatabases);
+                }
+
+                _pausedDatabases.Remove(database);
+            }
+
+            _anyPaused = _pauseAll || _pausedDatabases.Count > 0;
+        }
+
+        foreach (var pool in _pools.Values)
+        {
+            if (pool.IsPaused && !IsPaused(pool.Database))
+            {
+                pool.Resume();
+            }
         }
     }
 
@@ -149,8 +233,16 @@ internal sealed class PoolRegistry : IAsyncDisposable
         }
     }
 
-    private ServerPool NewPool(PoolKey key, ServerLoginTarget target, PoolSettings settings) =>
-        new(key.Database, key.User, target, settings, _loggerFactory.CreateLogger<ServerPool>());
+    private ServerPool NewPool(PoolKey key, ServerLoginTarget target, PoolSettings settings)
+    {
+        var pool = new ServerPool(key.Database, key.User, target, settings, _loggerFactory.CreateLogger<ServerPool>());
+        if (_anyPaused && IsPaused(key.Database))
+        {
+            pool.Pause();
+        }
+
+        return pool;
+    }
 
     private readonly record struct PoolKey(string Database, string User, string Server);
 }

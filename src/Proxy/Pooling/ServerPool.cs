@@ -19,6 +19,11 @@ internal sealed partial class ServerPool
     private int _connecting;
     private bool _retired;
     private long _checkoutCount;
+
+    // Admin console: non-null while PAUSE holds new transactions (completed by RESUME); servers made at or before
+    // _reconnectBefore are closed instead of reused (RECONNECT, KILL).
+    private TaskCompletionSource? _resumed;
+    private long _reconnectBefore = long.MinValue;
     private IReadOnlyDictionary<string, string>? _serverParameters;
 
     public ServerPool(string database, string user, ServerLoginTarget target, PoolSettings settings, ILogger logger)
@@ -147,6 +152,7 @@ internal sealed partial class ServerPool
     {
         server.LastUsedAt = Stopwatch.GetTimestamp();
         if (server.IsBroken || _retired || server.TransactionStatus != Protocol.Messages.TransactionStatus.Idle
+            || server.CreatedAt <= Volatile.Read(ref _reconnectBefore)
             || (Settings.Lifetime > TimeSpan.Zero && Stopwatch.GetElapsedTime(server.CreatedAt) > Settings.Lifetime))
         {
             Discard(server);
@@ -173,6 +179,14 @@ internal sealed partial class ServerPool
                     Interlocked.Increment(ref _checkoutCount);
                     return;
                 }
+            }
+
+            if (_resumed is not null)
+            {
+                // Paused: no idle servers are kept, so the servers can be restarted behind the proxy.
+                _total--;
+                _ = server.CloseAsync();
+                return;
             }
 
             _idle.Add(server);
@@ -228,7 +242,7 @@ internal sealed partial class ServerPool
             }
 
             _total -= expired?.Count ?? 0;
-            missing = _retired ? 0 : Math.Max(0, Math.Min(settings.MinSize, settings.Size) - _total);
+            missing = _retired || _resumed is not null ? 0 : Math.Max(0, Math.Min(settings.MinSize, settings.Size) - _total);
             _total += missing;
             _connecting += missing;
         }
@@ -312,6 +326,55 @@ internal sealed partial class ServerPool
         lock (_lock)
         {
             return [.. _idle];
+        }
+    }
+
+    /// <summary>PAUSE is in effect: new transactions wait in <see cref="WaitWhilePausedAsync"/>, returned servers are closed.</summary>
+    public bool IsPaused => Volatile.Read(ref _resumed) is not null;
+
+    /// <summary>
+    /// The gate a client passes before it asks for a server (at the start of a transaction): completes at once unless
+    /// the pool is paused, else when it is resumed.
+    /// </summary>
+    public ValueTask WaitWhilePausedAsync(CancellationToken cancellationToken) =>
+        Volatile.Read(ref _resumed) is null ? ValueTask.CompletedTask : WaitForResumeAsync(cancellationToken);
+
+    /// <summary>PAUSE: holds new transactions and closes idle servers (running transactions go on; their servers close on return).</summary>
+    public void Pause()
+    {
+        lock (_lock)
+        {
+            _resumed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        CloseIdle();
+    }
+
+    /// <summary>RESUME: lets held clients go on.</summary>
+    public void Resume()
+    {
+        TaskCompletionSource? resumed;
+        lock (_lock)
+        {
+            resumed = _resumed;
+            _resumed = null;
+        }
+
+        resumed?.TrySetResult();
+    }
+
+    /// <summary>RECONNECT / KILL: idle servers close now, lent ones when they come back; new ones are opened as needed.</summary>
+    public void Reconnect()
+    {
+        Volatile.Write(ref _reconnectBefore, Stopwatch.GetTimestamp());
+        CloseIdle();
+    }
+
+    private async ValueTask WaitForResumeAsync(CancellationToken cancellationToken)
+    {
+        while (Volatile.Read(ref _resumed) is { } resumed)
+        {
+            await resumed.Task.WaitAsync(cancellationToken);
         }
     }
 

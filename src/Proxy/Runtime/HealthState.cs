@@ -61,6 +61,26 @@ internal sealed class HealthState
         return new ServerRoute(selection, new BackendServerConfig { Host = node.Host, Port = node.Port, Role = ServerRole.Auto });
     }
 
+    /// <summary>What is known of one server right now, for the admin console's SHOW SERVERS / DATABASES / REPLICAS.</summary>
+    public ServerReport GetServerHealth(DatabaseConfig database, BackendServerConfig server)
+    {
+        foreach (var status in Replicas())
+        {
+            if (status.Database == database.Name && status.Server == server.Name)
+            {
+                var role = status.Role switch
+                {
+                    "primary" => ServerRole.Primary,
+                    "replica" => ServerRole.Replica,
+                    _ => server.Role,
+                };
+                return new ServerReport(database.Name, server.Name, role, status.LastCheckAt is null ? null : status.Up, status.LagBytes, status.LagSeconds);
+            }
+        }
+
+        return new ServerReport(database.Name, server.Name, server.Role, Up: null, LagBytes: null, LagSeconds: null);
+    }
+
     /// <summary>The last write position the monitor read from the database's primary (at most one check interval old).</summary>
     public Lsn? PrimaryLsn(string database) => Topology.PrimaryLsn(database);
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Sluice.Proxy.Admin;
 using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Health;
@@ -31,9 +32,19 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Metrics = new SluiceMetrics(new RuntimeMetricsSource(this));
         Exporter = new PrometheusExporter(Metrics, logger: loggerFactory.CreateLogger<PrometheusExporter>());
         _sweeper = new SessionSweeper(this);
+        Admin = new AdminConsole(this);
     }
 
     private readonly SessionSweeper _sweeper;
+
+    /// <summary>The admin console's shared state (pause timeouts, stats periods) and commands.</summary>
+    public AdminConsole Admin { get; }
+
+    /// <summary>RELOAD from the admin console: re-reads the config file and applies it; returns an error text, or null. Set by the host.</summary>
+    public Func<string?>? ReloadRequested { get; set; }
+
+    /// <summary>SHUTDOWN from the admin console: drains and stops the proxy. Set by the host.</summary>
+    public Func<Task>? ShutdownRequested { get; set; }
 
     public SluiceMetrics Metrics { get; }
 
@@ -122,6 +133,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Monitor.DisposeAsync();
+        Admin.Dispose();
         await _sweeper.DisposeAsync();
         await Pools.DisposeAsync();
         Exporter.Dispose();
