@@ -28,3 +28,9 @@ internal sealed partial class ClientSession
     [LoggerMessage(Level = LogLevel.Warning, Message = "slow statement: user={User} database={Database} address={Address} duration={Milliseconds:0.0}ms statement={Statement}")]
     private static partial void LogSlowStatement(ILogger logger, string user, string database, string address, double milliseconds, string statement);
 }
+
+internal sealed partial class ClientSession
+{
+    [LoggerMessage(Level = LogLevel.Warning, Message = "no server for a transaction of user={User} database={Database}: {Reason}")]
+    private static partial void LogNoServer(ILogger logger, string user, string database, string reason);
+}

@@ -42,10 +42,14 @@ internal sealed partial class ClientSession
     private long _transactionStart;
     private long _queryStart;
     private volatile bool _waiting;
-    private readonly string _route = "primary";
+    private string _route = "primary";
 
     // Bytes of a frame still to copy, when a large message is forwarded in pieces as it arrives.
     private long _clientRemaining;
+
+    // Bytes of a client frame still to drop, and whether to drop up to the next Sync (after a refused batch).
+    private long _clientSkip;
+    private bool _discardUntilSync;
     private long _pumpRemaining;
 
     private async Task RelayAsync()
@@ -64,6 +68,19 @@ internal sealed partial class ClientSession
             {
                 while (true)
                 {
+                    if (_clientSkip > 0)
+                    {
+                        var skip = Math.Min(_clientSkip, buffer.Length);
+                        buffer = buffer.Slice(skip);
+                        _clientSkip -= skip;
+                        if (_clientSkip > 0)
+                        {
+                            break;
+                        }
+
+                        continue;
+                    }
+
                     if (_clientRemaining > 0)
                     {
                         target ??= CurrentServer() ?? throw new InvalidOperationException("message continues with no server lent");
@@ -99,6 +116,19 @@ internal sealed partial class ClientSession
                         throw new ProtocolViolationException($"invalid frontend message type '{(char)header.Code}'");
                     }
 
+                    if (_discardUntilSync)
+                    {
+                        if (code == FrontendMessageCode.Sync)
+                        {
+                            _discardUntilSync = false;
+                            MessageWriter.WriteReadyForQuery(_client.Output, TransactionStatus.Idle);
+                            await _client.Output.FlushAsync(token);
+                        }
+
+                        _clientSkip = header.FrameLength;
+                        continue;
+                    }
+
 
                     // What must be looked at (SQL text, statement names) has to be here whole first.
                     var inspectStatus = TryInspect(code, header, buffer, out var inspection);
@@ -131,12 +161,32 @@ internal sealed partial class ClientSession
                             target = null;
                         }
 
-                        server = await AttachAsync(token);
-                        if (server is null)
+                        var (attached, fatal) = await AttachAsync(inspection, buffer, token);
+                        if (attached is null)
                         {
-                            terminate = true;
-                            break;
+                            if (fatal)
+                            {
+                                terminate = true;
+                                break;
+                            }
+
+                            // Refused with an ERROR (no primary): the rest of this extended-protocol batch is dropped up
+                            // to its Sync, which gets the ReadyForQuery; a simple Query gets it now.
+                            if (code == FrontendMessageCode.Query)
+                            {
+                                MessageWriter.WriteReadyForQuery(_client.Output, TransactionStatus.Idle);
+                                await _client.Output.FlushAsync(token);
+                            }
+                            else
+                            {
+                                _discardUntilSync = true;
+                            }
+
+                            _clientSkip = header.FrameLength;
+                            continue;
                         }
+
+                        server = attached;
                     }
 
                     target = server;
@@ -238,7 +288,7 @@ internal sealed partial class ClientSession
             server.MarkBroken();
             if (EndClientWrite() is { } orphan)
             {
-                _pool!.Discard(orphan);
+                orphan.Pool!.Discard(orphan);
             }
 
             await _pump;
@@ -247,7 +297,7 @@ internal sealed partial class ClientSession
 
         if (EndClientWrite() is { } giveBack)
         {
-            _pool!.Release(giveBack);
+            giveBack.Pool!.Release(giveBack);
         }
     }
 
@@ -262,13 +312,26 @@ internal sealed partial class ClientSession
         }
     }
 
-    /// <summary>Borrows a server for this client and starts the pump; null when the client was refused (and told).</summary>
-    private async Task<ServerConnection?> AttachAsync(CancellationToken token)
+    /// <summary>
+    /// Borrows a server for the transaction this message starts and starts the pump. Null when refused: the client was
+    /// told, and Fatal says whether its session ends (pool timeout) or goes on (no primary).
+    /// </summary>
+    private async Task<(ServerConnection? Server, bool Fatal)> AttachAsync(Inspection inspection, ReadOnlySequence<byte> batch, CancellationToken token)
     {
         // The previous pump may still be flushing its last ReadyForQuery to the client: it owns the client's output
         // until it ends.
         await _pump;
-        var pool = _pool!;
+        var (pool, refusal) = ChooseServer(inspection, batch);
+        if (pool is null)
+        {
+            LogNoServer(_logger, _userName, _databaseName, refusal!);
+            MessageWriter.WriteErrorResponse(_client.Output, "ERROR", SqlState.ConnectionFailure, refusal!);
+            await _client.Output.FlushAsync(token);
+            return (null, false);
+        }
+
+        _pool = pool;
+
         using var waiting = await BeginCheckoutAsync(pool, token);
         var waitStarted = Stopwatch.GetTimestamp();
         ServerConnection server;
@@ -283,14 +346,16 @@ internal sealed partial class ClientSession
         {
             _closeReason = "pool wait timeout";
             LogPoolTimeout(_logger, _userName, _databaseName, RemoteAddress, Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
+            EndLease();
             await TryFailClientAsync(SqlState.TooManyConnections, ex.Message);
-            return null;
+            return (null, true);
         }
         catch (ServerConnectException ex)
         {
             _closeReason = "server unavailable";
+            EndLease();
             await TryFailClientAsync(ex.ServerError?.SqlState ?? SqlState.ConnectionFailure, ex.ServerError?.Message ?? ex.Message);
-            return null;
+            return (null, true);
         }
         finally
         {
@@ -305,17 +370,19 @@ internal sealed partial class ClientSession
         {
             // The client's own settings are invalid (a bad startup parameter): PostgreSQL would refuse this login too.
             pool.Release(server);
+            EndLease();
             _closeReason = "invalid session parameter";
             await TryFailClientAsync(error.SqlState, error.Message);
-            return null;
+            return (null, true);
         }
         catch (Exception ex) when (IsConnectionFailure(ex) || ex is ServerConnectException or ProtocolViolationException)
         {
             server.MarkBroken();
             pool.Discard(server);
+            EndLease();
             _closeReason = "server connection lost";
             await TryFailClientAsync(SqlState.ConnectionFailure, $"server connection lost: {ex.Message}");
-            return null;
+            return (null, true);
         }
 
         lock (_linkLock)
@@ -327,7 +394,15 @@ internal sealed partial class ClientSession
         }
 
         _pump = PumpAsync(server);
-        return server;
+        return (server, false);
+    }
+
+    private void EndLease()
+    {
+        lock (_linkLock)
+        {
+            EndLeaseLocked();
+        }
     }
 
     /// <summary>Makes the lent server's session settings this client's before its first message runs there.</summary>
@@ -432,7 +507,7 @@ internal sealed partial class ClientSession
             RecordSent(result.Buffer.Length - buffer.Length);
             if (release && handBack)
             {
-                _pool!.Release(server);
+                server.Pool!.Release(server);
             }
 
             try
@@ -531,6 +606,7 @@ internal sealed partial class ClientSession
                         if (transactionStatus == TransactionStatus.Idle && _pendingReady <= 0 && !_unsynced && _mode != PoolMode.Session && !_pinned)
                         {
                             _server = null;
+                            EndLeaseLocked();
                             releaseNow = true;
                             if (_clientWriting)
                             {
@@ -586,6 +662,11 @@ internal sealed partial class ClientSession
         }
 
         _queryStart = _pendingReady > 0 ? Stopwatch.GetTimestamp() : 0;
+        if (status == TransactionStatus.Idle)
+        {
+            NoteTransactionEndLocked();
+        }
+
         if (status == TransactionStatus.Idle && _transactionStart != 0)
         {
             _stats!.AddTransaction(_transactionStart);
@@ -620,11 +701,12 @@ internal sealed partial class ClientSession
             if (_server == server)
             {
                 _server = null;
+                EndLeaseLocked();
             }
         }
 
         server.MarkBroken();
-        _pool!.Discard(server);
+        server.Pool!.Discard(server);
         _closeReason = "server connection lost";
         LogServerLost(_logger, server.Target.ServerName, _userName, _databaseName, reason);
         await TryFailClientAsync(SqlState.ConnectionFailure, $"server connection lost: {reason}");
@@ -658,12 +740,13 @@ internal sealed partial class ClientSession
             unsynced = _unsynced;
             orphan = _returnAfterFlush;
             _returnAfterFlush = null;
+            EndLeaseLocked();
         }
 
         if (orphan is not null)
         {
             // The client loop ended inside a flush: whatever state that server is in, nobody can vouch for it.
-            _pool!.Discard(orphan);
+            orphan.Pool!.Discard(orphan);
         }
 
         if (server is null)
@@ -671,7 +754,7 @@ internal sealed partial class ClientSession
             return;
         }
 
-        var pool = _pool!;
+        var pool = server.Pool!;
         if (server.IsBroken || _clientRemaining > 0)
         {
             // Half a message went to the server: no way to finish it cleanly.

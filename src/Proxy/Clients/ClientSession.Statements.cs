@@ -25,7 +25,7 @@ internal readonly record struct Inspection(
     LocalAnswer? LocalAnswer = null);
 
 /// <summary>A reply the proxy gives itself instead of a server (a refused BEGIN in statement mode, SET sluice.route).</summary>
-internal sealed record LocalAnswer(string? CommandTag, string? ErrorSqlState = null, string? ErrorMessage = null);
+internal sealed record LocalAnswer(string? CommandTag, string? ErrorSqlState = null, string? ErrorMessage = null, (string Column, string Value)? Row = null);
 
 internal sealed partial class ClientSession
 {
@@ -162,6 +162,11 @@ internal sealed partial class ClientSession
 
     private LocalAnswer? LocalAnswerFor(ClassificationResult classification)
     {
+        if (SessionRouteAnswer(classification) is { } routeAnswer)
+        {
+            return routeAnswer;
+        }
+
         if (_mode == PoolMode.Statement && classification.IsBegin)
         {
             return new LocalAnswer(null, SqlState.FeatureNotSupported,
@@ -181,6 +186,12 @@ internal sealed partial class ClientSession
         }
         else
         {
+            if (answer.Row is var (column, value))
+            {
+                MessageWriter.WriteRowDescription(output, [new ColumnDescription(column)]);
+                MessageWriter.WriteDataRow(output, [value]);
+            }
+
             MessageWriter.WriteCommandComplete(output, answer.CommandTag ?? "");
         }
 
@@ -212,6 +223,7 @@ internal sealed partial class ClientSession
         {
             case FrontendMessageCode.Parse when inspection.Parse is { } parse && IsNamed(parse.StatementName):
                 var statement = _runtime.PreparedStatements.GetOrAdd(parse.Query, parse.ParameterTypes);
+                statement.Classification ??= inspection.Classification;
                 _clientStatements[parse.StatementName] = statement;
                 lock (_linkLock)
                 {

@@ -11,6 +11,7 @@ using Sluice.Proxy.Pooling;
 using Sluice.Proxy.Runtime;
 using Sluice.Proxy.Servers;
 using Sluice.Proxy.Transport;
+using Sluice.Routing.Topology;
 
 namespace Sluice.Proxy.Clients;
 
@@ -189,7 +190,10 @@ internal sealed partial class ClientSession
 
         _countedUser = true;
         _stats = _runtime.Stats.For(_databaseName);
-        var server = databaseConfig.Servers.FirstOrDefault(s => s.Role != ServerRole.Replica) ?? databaseConfig.Servers[0];
+        // The login's ParameterStatus values come from any server that is up: the primary if there is one.
+        var server = _runtime.Health.Select(databaseConfig, RouteKind.Write).Server
+            ?? _runtime.Health.Select(databaseConfig, RouteKind.Read).Server
+            ?? databaseConfig.Servers.FirstOrDefault(s => s.Role != ServerRole.Replica) ?? databaseConfig.Servers[0];
         _pool = _runtime.Pools.GetPool(config, databaseConfig, user, server);
         _mode = _pool.Settings.Mode;
 

@@ -260,6 +260,7 @@ internal sealed partial class ServerPool
             try
             {
                 var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, cancellationToken);
+                server.Pool = this;
                 lock (_lock)
                 {
                     _connecting--;
@@ -385,6 +386,7 @@ internal sealed partial class ServerPool
         try
         {
             var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, cancellationToken);
+            server.Pool = this;
             lock (_lock)
             {
                 _connecting--;
@@ -410,6 +412,7 @@ internal sealed partial class ServerPool
         try
         {
             var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, CancellationToken.None);
+            server.Pool = this;
             lock (_lock)
             {
                 _connecting--;

@@ -56,6 +56,9 @@ internal sealed class ServerConnection : IAsyncDisposable
 
     public long LastUsedAt { get; set; }
 
+    /// <summary>The pool that lends this connection; whoever is done with it gives it back there.</summary>
+    public Pooling.ServerPool? Pool { get; set; }
+
     public void MarkBroken() => IsBroken = true;
 
     public static async Task<ServerConnection> ConnectAsync(ServerLoginTarget target, TimeSpan timeout, CancellationToken cancellationToken)

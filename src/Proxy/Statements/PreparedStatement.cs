@@ -32,6 +32,9 @@ internal sealed class PreparedStatement
 
     /// <summary>The Parse message under the server name, ready to be sent to any server that lacks the statement.</summary>
     public byte[] ParseMessage { get; }
+
+    /// <summary>How the query routes, so a Bind that starts a transaction needs no second look at the text.</summary>
+    public Sluice.Routing.Classification.ClassificationResult? Classification { get; set; }
 }
 
 /// <summary>The proxy-wide statement cache: query text + parameter types → <see cref="PreparedStatement"/>.</summary>

@@ -1,0 +1,170 @@
+using System.Buffers;
+using Sluice.Protocol.Framing;
+using Sluice.Protocol.Messages;
+using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Pooling;
+using Sluice.Routing.Classification;
+using Sluice.Routing.Topology;
+
+namespace Sluice.Proxy.Clients;
+
+/// <summary>
+/// Where a transaction runs: decided at its first message from the classification of its SQL (and of the rest of a
+/// pipelined batch already here), SET sluice.route, the lag budget and read-your-writes. Unknown is a write.
+/// </summary>
+internal sealed partial class ClientSession
+{
+    private SessionRouteCommand _sessionRoute = SessionRouteCommand.Auto;
+    private BackendNode? _node;
+    private bool _transactionWrites;
+    private DateTimeOffset? _writtenAt;
+    private Lsn? _readFloor;
+
+    /// <summary>Picks the server for the transaction that starts with this message; an error text when none may take it.</summary>
+    private (ServerPool? Pool, string? Error) ChooseServer(in Inspection inspection, ReadOnlySequence<byte> batch)
+    {
+        var config = _runtime.Config;
+        var database = config.FindDatabase(_databaseName);
+        if (database is null || _user is null)
+        {
+            return (null, $"database \"{_databaseName}\" is no longer configured");
+        }
+
+        var kind = DecideRoute(inspection, batch);
+        Lsn? floor = null;
+        if (kind == RouteKind.Read && config.Routing.ReadYourWrites && _writtenAt is { } writtenAt)
+        {
+            floor = _readFloor ?? _runtime.Health.ReadFloorAfter(_databaseName, writtenAt);
+            if (floor != Lsn.MaxValue)
+            {
+                _readFloor = floor;
+            }
+        }
+
+        var route = _runtime.Health.Select(database, kind, floor);
+        if (!route.Succeeded)
+        {
+            return (null, route.FailureMessage);
+        }
+
+        route.Node?.Acquire();
+        lock (_linkLock)
+        {
+            _node = route.Node;
+        }
+
+        _route = route.RoleName;
+        _transactionWrites = !route.IsReplica && kind == RouteKind.Write;
+        return (_runtime.Pools.GetPool(config, database, _user, route.Server!), null);
+    }
+
+    /// <summary>The outstanding-transaction count of least_outstanding ends with the transaction.</summary>
+    private void EndLeaseLocked()
+    {
+        _node?.Release();
+        _node = null;
+    }
+
+    /// <summary>After a transaction on the primary, later reads wait for replicas that replayed it (read_your_writes).</summary>
+    private void NoteTransactionEndLocked()
+    {
+        if (_transactionWrites)
+        {
+            _writtenAt = _runtime.Health.Now;
+            _readFloor = null;
+            _transactionWrites = false;
+        }
+    }
+
+    private RouteKind DecideRoute(in Inspection inspection, ReadOnlySequence<byte> batch)
+    {
+        if (_mode == PoolMode.Session || _sessionRoute == SessionRouteCommand.Primary)
+        {
+            return RouteKind.Write;
+        }
+
+        if (_sessionRoute == SessionRouteCommand.Replica)
+        {
+            return RouteKind.Read;
+        }
+
+        var first = inspection.Classification ?? ClassificationOfBound(inspection.StatementName);
+        if (first is null || !IsRead(first))
+        {
+            return RouteKind.Write;
+        }
+
+        // A pipelined batch runs on one server: every statement in it already here must be a read too.
+        return RestOfBatchReads(batch) ? RouteKind.Read : RouteKind.Write;
+    }
+
+    private static bool IsRead(ClassificationResult classification) =>
+        classification.IsBegin ? classification.BeginReadOnly : classification.Route == StatementRoute.Read;
+
+    private ClassificationResult? ClassificationOfBound(string? statementName) =>
+        statementName is { Length: > 0 } && _clientStatements.TryGetValue(statementName, out var statement) ? statement.Classification : null;
+
+    private bool RestOfBatchReads(ReadOnlySequence<byte> batch)
+    {
+        var first = true;
+        while (FrameReader.TryReadHeader(batch, FrameReader.DefaultMaxFrameLength, out var header) == Protocol.Framing.ReadStatus.Ok)
+        {
+            if (!first)
+            {
+                var code = (FrontendMessageCode)header.Code;
+                if (code is FrontendMessageCode.Sync or FrontendMessageCode.Query)
+                {
+                    return true;
+                }
+
+                if (code is FrontendMessageCode.Parse or FrontendMessageCode.Bind)
+                {
+                    if (batch.Length < header.FrameLength || header.FrameLength > MaxInspectedLength)
+                    {
+                        return false;
+                    }
+
+                    var payload = batch.Slice(FrameHeader.Size, header.PayloadLength);
+                    var classification = code == FrontendMessageCode.Parse
+                        ? _runtime.Classifier.Classify(FrontendMessageReader.ReadParse(payload).Query)
+                        : ClassificationOfBound(FrontendMessageReader.TryReadBindNames(payload, out _, out var name) ? name : null);
+                    var unnamedBind = code == FrontendMessageCode.Bind && classification is null
+                        && FrontendMessageReader.TryReadBindNames(payload, out _, out var statement) && statement.Length == 0;
+                    if (!unnamedBind && (classification is null || !IsRead(classification)))
+                    {
+                        return false;
+                    }
+                }
+            }
+
+            first = false;
+            if (batch.Length < header.FrameLength)
+            {
+                return true;
+            }
+
+            batch = batch.Slice(header.FrameLength);
+        }
+
+        return true;
+    }
+
+    /// <summary>SET/SHOW/RESET sluice.route, answered by the proxy and never sent to a server.</summary>
+    private LocalAnswer? SessionRouteAnswer(ClassificationResult classification)
+    {
+        switch (classification.SessionRoute)
+        {
+            case SessionRouteCommand.Auto:
+            case SessionRouteCommand.Primary:
+            case SessionRouteCommand.Replica:
+                _sessionRoute = classification.SessionRoute;
+                return new LocalAnswer(classification.Statements.Count > 0 && classification.Statements[0].Kind == StatementKind.Reset ? "RESET" : "SET");
+            case SessionRouteCommand.Show:
+                return new LocalAnswer("SHOW", Row: ("sluice.route", _sessionRoute.ToString().ToLowerInvariant()));
+            case SessionRouteCommand.Invalid:
+                return new LocalAnswer(null, SqlState.InvalidParameterValue, "invalid value for sluice.route: use 'primary', 'replica' or 'auto' (SET LOCAL is not supported)");
+            default:
+                return null;
+        }
+    }
+}
