@@ -244,7 +244,7 @@ internal sealed partial class ServerPool
         {
             try
             {
-                var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, cancellationToken);
+                var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, cancellationToken);
                 lock (_lock)
                 {
                     _connecting--;
@@ -320,7 +320,7 @@ internal sealed partial class ServerPool
     {
         try
         {
-            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, cancellationToken);
+            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, cancellationToken);
             lock (_lock)
             {
                 _connecting--;
@@ -345,7 +345,7 @@ internal sealed partial class ServerPool
     {
         try
         {
-            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, CancellationToken.None);
+            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, CancellationToken.None);
             lock (_lock)
             {
                 _connecting--;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Pooling;
+using Sluice.Proxy.Security;
 
 namespace Sluice.Proxy.Runtime;
 
@@ -23,7 +24,11 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Pools = new PoolRegistry(loggerFactory);
         Credentials = new CredentialCache();
         Health = new HealthState(() => _config);
+        Security = new ProxySecurity(loggerFactory.CreateLogger<ProxySecurity>());
     }
+
+    /// <summary>Certificates, allowlist and the auth-failure throttle; loaded by ProxyServer at startup and on reload.</summary>
+    public ProxySecurity Security { get; }
 
     public HealthState Health { get; }
 
