@@ -26,11 +26,17 @@ internal sealed class WireClient : IAsyncDisposable
 
     public SslStream? Tls => Stream as SslStream;
 
-    public static async Task<WireClient> ConnectAsync(int port, CancellationToken cancellationToken = default)
+    /// <summary>Connects to 127.0.0.1:<paramref name="port"/>, from <paramref name="from"/> (another 127.x address) when given.</summary>
+    public static async Task<WireClient> ConnectAsync(int port, IPAddress? from = null, CancellationToken cancellationToken = default)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
+            if (from is not null)
+            {
+                socket.Bind(new IPEndPoint(from, 0));
+            }
+
             await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
             return new WireClient(socket);
         }
