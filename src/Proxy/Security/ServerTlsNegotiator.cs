@@ -73,7 +73,7 @@ internal static class ServerTlsNegotiator
                 // ErrorResponse instead of a single byte.
                 input.AdvanceTo(buffer.Start);
                 var frame = await ControlFrame.ReadAsync(input, 64 * 1024, cancellationToken);
-                var error = BackendMessageReader.ReadErrorFields(frame.PayloadSequence);
+                var error = ServerErrorCheck.Validate(BackendMessageReader.ReadErrorFields(frame.PayloadSequence));
                 throw new ServerConnectException($"server {target.ServerName} refused the TLS request: {error.Message}", error);
             }
 

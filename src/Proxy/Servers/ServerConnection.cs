@@ -314,7 +314,7 @@ internal sealed class ServerConnection : IAsyncDisposable
                     (ProcessId, SecretKey) = BackendMessageReader.ReadBackendKeyData(frame.PayloadSequence);
                     break;
                 case BackendMessageCode.ErrorResponse:
-                    var error = BackendMessageReader.ReadErrorFields(frame.PayloadSequence);
+                    var error = ServerErrorCheck.Validate(BackendMessageReader.ReadErrorFields(frame.PayloadSequence));
                     throw new ServerConnectException($"server {Target.ServerName} refused the login: {error.Message}", error);
                 case BackendMessageCode.ReadyForQuery:
                     TransactionStatus = BackendMessageReader.ReadReadyForQuery(frame.PayloadSequence);

@@ -3,12 +3,21 @@ using Microsoft.Extensions.Logging;
 
 namespace Sluice.Integration.Tests.Security.Support;
 
-/// <summary>Keeps every log event at every level (message, structured values, exception text) for tests to search.</summary>
-internal sealed class CapturingLoggerProvider : ILoggerProvider
+/// <summary>
+/// Keeps log events (message, structured values, exception text) for tests to search: every level by default, or
+/// only from <c>keepFrom</c> up while counting the rest (a fuzz run logs thousands of lines).
+/// </summary>
+internal sealed class CapturingLoggerProvider(LogLevel keepFrom = LogLevel.Trace) : ILoggerProvider
 {
     private readonly ConcurrentQueue<CapturedLog> _entries = new();
+    private long _count;
 
     public IReadOnlyCollection<CapturedLog> Entries => _entries;
+
+    /// <summary>Every event logged, kept or not.</summary>
+    public long Count => Interlocked.Read(ref _count);
+
+    private LogLevel KeepFrom { get; } = keepFrom;
 
     public ILoggerFactory CreateFactory() => LoggerFactory.Create(builder =>
     {
@@ -31,6 +40,12 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
+            Interlocked.Increment(ref owner._count);
+            if (logLevel < owner.KeepFrom)
+            {
+                return;
+            }
+
             var values = state is IEnumerable<KeyValuePair<string, object?>> pairs
                 ? string.Join(" ", pairs.Select(pair => $"{pair.Key}={pair.Value}"))
                 : "";

@@ -26,6 +26,9 @@ internal sealed class WireClient : IAsyncDisposable
 
     public SslStream? Tls => Stream as SslStream;
 
+    /// <summary>"127.0.0.1:PORT" as the proxy sees (and logs) this client.</summary>
+    public string LocalAddress => _socket.LocalEndPoint?.ToString() ?? "";
+
     /// <summary>Connects to 127.0.0.1:<paramref name="port"/>, from <paramref name="from"/> (another 127.x address) when given.</summary>
     public static async Task<WireClient> ConnectAsync(int port, IPAddress? from = null, CancellationToken cancellationToken = default)
     {
