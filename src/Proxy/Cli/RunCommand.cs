@@ -18,9 +18,10 @@ internal static partial class RunCommand
         }
 
         ProxyConfig config;
+        IReadOnlyList<ConfigError> warnings;
         try
         {
-            config = ConfigLoader.Load(path);
+            config = ConfigLoader.Load(path, out warnings);
         }
         catch (ConfigException ex)
         {
@@ -35,10 +36,42 @@ internal static partial class RunCommand
 
         using var loggerFactory = ConsoleLogging.Create();
         var logger = loggerFactory.CreateLogger("Sluice");
-        await using var server = await ProxyServer.StartAsync(config, loggerFactory);
-        LogStarted(logger, CommandLine.Version, path);
-        await RunUntilStoppedAsync(server, () => ConfigLoader.Load(path), logger);
+        LogWarnings(logger, warnings);
+        ProxyServer server;
+        try
+        {
+            server = await ProxyServer.StartAsync(config, loggerFactory);
+        }
+        catch (ConfigException ex)
+        {
+            // A certificate or key that cannot be loaded: as much a config error as a typo, and said as plainly.
+            await Console.Error.WriteLineAsync($"{path}: {ex.Message}");
+            return 1;
+        }
+
+        await using (server)
+        {
+            LogStarted(logger, CommandLine.Version, path);
+            await RunUntilStoppedAsync(server, () => LoadWithWarnings(path, logger), logger);
+        }
+
         return 0;
+    }
+
+    /// <summary>Loads the config for a reload and logs its warnings (plain-text passwords…) as startup does.</summary>
+    private static ProxyConfig LoadWithWarnings(string path, ILogger logger)
+    {
+        var config = ConfigLoader.Load(path, out var warnings);
+        LogWarnings(logger, warnings);
+        return config;
+    }
+
+    private static void LogWarnings(ILogger logger, IReadOnlyList<ConfigError> warnings)
+    {
+        foreach (var warning in warnings)
+        {
+            LogConfigWarning(logger, warning.ToString());
+        }
     }
 
     /// <summary>Serves until SIGTERM/SIGINT (then drains) or until the server stops itself; SIGHUP reloads.</summary>
@@ -77,6 +110,9 @@ internal static partial class RunCommand
 
     [LoggerMessage(Level = LogLevel.Information, Message = "sluice {Version} started with {Path}")]
     private static partial void LogStarted(ILogger logger, string version, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "config: {Warning}")]
+    private static partial void LogConfigWarning(ILogger logger, string warning);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "reload failed, the previous configuration stays:\n{Errors}")]
     private static partial void LogReloadFailed(ILogger logger, string errors);

@@ -11,8 +11,10 @@ namespace Sluice.Proxy.Clients;
 
 /// <summary>
 /// Checks who a client is, with the method its [[users]] entry names. An unknown user goes through the same SCRAM
-/// exchange as a known one and fails with the same message, so names cannot be probed.
+/// exchange as a known one and fails with the same message, so names cannot be probed. Over TLS, SCRAM also offers
+/// SCRAM-SHA-256-PLUS, bound to the proxy's certificate (<c>channelBinding</c>: its tls-server-end-point hash).
 /// </summary>
+/// <remarks>Nothing here logs or keeps what the client sent: passwords and proofs never leave these methods.</remarks>
 internal static class ClientAuthenticator
 {
     private const int MaxAuthMessageLength = 16 * 1024;
@@ -85,7 +87,20 @@ internal static class ClientAuthenticator
         await client.Output.FlushAsync(cancellationToken);
 
         var final = await ReadPasswordFrameAsync(client, cancellationToken);
-        if (!exchange.TryHandleClientFinal(final.Payload, out var serverFinal, out _) || !userKnown)
+        if (!exchange.TryHandleClientFinal(final.Payload, out var serverFinal, out var finalError))
+        {
+            // Only a wrong proof is a wrong password. A malformed message, a nonce or channel binding that does not
+            // match, is a broken or meddling client (08P01, as PostgreSQL): it guessed nothing, so it is not counted
+            // as a failed login either.
+            if (exchange.Failure != ScramFailure.InvalidProof)
+            {
+                throw new ProtocolViolationException($"invalid SCRAM client-final-message: {finalError}");
+            }
+
+            return false;
+        }
+
+        if (!userKnown)
         {
             return false;
         }

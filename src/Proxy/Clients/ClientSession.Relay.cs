@@ -83,7 +83,8 @@ internal sealed partial class ClientSession
 
                     if (_clientRemaining > 0)
                     {
-                        target ??= CurrentServer() ?? throw new InvalidOperationException("message continues with no server lent");
+                        // No server while a message continues: the pump lost it and has told the client (08006).
+                        target ??= CurrentServer() ?? throw new IOException("the server connection was lost in the middle of a message");
                         if (!FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, target.Connection.Output))
                         {
                             break;
@@ -696,6 +697,7 @@ internal sealed partial class ClientSession
     /// <summary>The lent server broke: it is discarded and the client is told (08006) and closed.</summary>
     private async Task ServerLostAsync(ServerConnection server, string reason)
     {
+        bool clientWriting;
         lock (_linkLock)
         {
             if (_server == server)
@@ -703,10 +705,22 @@ internal sealed partial class ClientSession
                 _server = null;
                 EndLeaseLocked();
             }
+
+            // While the client loop is inside a write or flush to this server, closing it here would complete its
+            // PipeWriter under that flush (segments returned to the pool twice). The client loop discards it after.
+            server.MarkBroken();
+            clientWriting = _clientWriting;
+            if (clientWriting)
+            {
+                _returnAfterFlush = server;
+            }
         }
 
-        server.MarkBroken();
-        server.Pool!.Discard(server);
+        if (!clientWriting)
+        {
+            server.Pool!.Discard(server);
+        }
+
         _closeReason = "server connection lost";
         LogServerLost(_logger, server.Target.ServerName, _userName, _databaseName, reason);
         await TryFailClientAsync(SqlState.ConnectionFailure, $"server connection lost: {reason}");

@@ -9,6 +9,7 @@ using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
 using Sluice.Proxy.Runtime;
+using Sluice.Proxy.Security;
 using Sluice.Proxy.Servers;
 using Sluice.Proxy.Transport;
 using Sluice.Routing.Topology;
@@ -37,6 +38,7 @@ internal sealed partial class ClientSession
     private bool _countedUser;
     private bool _countedClient;
     private string _closeReason = "client closed the connection";
+    private ClientTlsSession? _tls;
 
     public ClientSession(ProxyRuntime runtime, DuplexConnection client)
     {
@@ -57,6 +59,9 @@ internal sealed partial class ClientSession
     public string State => _waiting ? "waiting" : IsLinked ? "active" : "idle";
 
     public TimeSpan ConnectedFor => Stopwatch.GetElapsedTime(_connectedAt);
+
+    /// <summary>The client's TLS session; null for a plaintext connection.</summary>
+    public ClientTlsSession? Tls => _tls;
 
     public async Task RunAsync()
     {
@@ -128,6 +133,12 @@ internal sealed partial class ClientSession
                 return false;
             }
 
+            if (!_runtime.Security.Admits(_client.RemoteEndPoint))
+            {
+                _closeReason = "address not in server.allow";
+                return await RefuseAsync(SqlState.InvalidAuthorizationSpecification, ProxySecurity.NotAllowedMessage(_client.RemoteEndPoint));
+            }
+
             if (startup.Kind == StartupPacketKind.CancelRequest)
             {
                 _closeReason = "cancel request";
@@ -150,6 +161,11 @@ internal sealed partial class ClientSession
             }
 
             _countedClient = true;
+            if (_tls is null && _runtime.Security.ClientTlsMode == TlsMode.Require)
+            {
+                return await RefuseAsync(SqlState.InvalidAuthorizationSpecification, "SSL required: this proxy accepts only TLS connections (tls.mode = \"require\"); connect with sslmode=require");
+            }
+
             _userName = startup.GetParameter("user") ?? "";
             _databaseName = startup.GetParameter("database") is { Length: > 0 } database ? database : _userName;
             if (startup.GetParameter("replication") is { } replication && replication != "false" && replication != "0" && replication != "off")
@@ -158,10 +174,11 @@ internal sealed partial class ClientSession
             }
 
             _user = config.FindUser(_userName);
-            if (!await ClientAuthenticator.AuthenticateAsync(_client, _userName, _user, _runtime.Credentials, channelBinding: null, loginTimeout.Token))
+            if (!await ClientAuthenticator.AuthenticateAsync(_client, _userName, _user, _runtime.Credentials, _tls?.ChannelBinding, loginTimeout.Token))
             {
                 _closeReason = "authentication failed";
                 LogAuthenticationFailed(_logger, _userName, RemoteAddress);
+                await _runtime.Security.DelayFailedLoginAsync(_client.RemoteEndPoint, _closing.Token);
                 return await RefuseAsync(SqlState.InvalidPassword, $"password authentication failed for user \"{_userName}\"", RejectionReason.AuthFailed);
             }
         }
@@ -240,6 +257,7 @@ internal sealed partial class ClientSession
     private async Task<StartupPacket?> ReadStartupAsync(CancellationToken cancellationToken)
     {
         var input = _client.Input;
+        var encryptionRequests = 0;
         while (true)
         {
             var result = await input.ReadAsync(cancellationToken);
@@ -270,16 +288,32 @@ internal sealed partial class ClientSession
             }
 
             input.AdvanceTo(buffer.Start);
-            switch (packet.Kind)
+            if (packet.Kind is not (StartupPacketKind.SslRequest or StartupPacketKind.GssEncRequest))
             {
-                case StartupPacketKind.SslRequest:
-                case StartupPacketKind.GssEncRequest:
-                    MessageWriter.WriteSingleByte(_client.Output, (byte)'N');
-                    await _client.Output.FlushAsync(cancellationToken);
-                    continue;
-                default:
-                    return packet;
+                return packet;
             }
+
+            // libpq asks at most twice (GSSENCRequest, then SSLRequest), and never again inside TLS.
+            if (++encryptionRequests > 2 || _tls is not null)
+            {
+                throw new ProtocolViolationException("unexpected encryption request");
+            }
+
+            if (packet.Kind == StartupPacketKind.SslRequest && _runtime.Security.ClientTls is not null)
+            {
+                _tls = await _runtime.Security.AcceptTlsAsync(_client, cancellationToken);
+                if (_tls is null)
+                {
+                    _closeReason = "TLS handshake failed";
+                    return null;
+                }
+
+                input = _client.Input;
+                continue;
+            }
+
+            MessageWriter.WriteSingleByte(_client.Output, (byte)'N');
+            await _client.Output.FlushAsync(cancellationToken);
         }
     }
 

@@ -48,6 +48,9 @@ public sealed partial class ProxyServer : IAsyncDisposable
         var server = new ProxyServer(runtime, loggerFactory.CreateLogger<ProxyServer>());
         try
         {
+            // Certificate, key and CA files are read before anything listens: a bad one is a config error now, not
+            // a failed handshake at the first client.
+            runtime.Security.Apply(config);
             foreach (var address in config.Server.Listen)
             {
                 var listener = SocketListener.Start(EndPointParser.Parse(address), server.AcceptAsync);
@@ -74,10 +77,14 @@ public sealed partial class ProxyServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Applies a new config (SIGHUP / RELOAD).</summary>
+    /// <summary>
+    /// Applies a new config (SIGHUP / RELOAD). Certificate and key files are read again; when they cannot be loaded this
+    /// throws <see cref="ConfigException"/> and the running config stays.
+    /// </summary>
     public void Reload(ProxyConfig config)
     {
         var old = _runtime.Config;
+        _runtime.Security.Apply(config);
         _runtime.Apply(config);
         if (!old.Server.Listen.SequenceEqual(config.Server.Listen) || old.Server.HttpListen != config.Server.HttpListen)
         {

@@ -1,4 +1,5 @@
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Security;
 
 namespace Sluice.Proxy.Pooling;
 
@@ -21,6 +22,9 @@ internal sealed record PoolSettings
 
     public string ResetQuery { get; init; } = "DISCARD ALL";
 
+    /// <summary>[tls] server_mode and server_ca_file, for new server connections.</summary>
+    public ServerTlsOptions ServerTls { get; init; } = ServerTlsOptions.Disabled;
+
     /// <summary>User entry over database entry over [pool].</summary>
     public static PoolSettings Resolve(ProxyConfig config, DatabaseConfig database, UserConfig user) => new()
     {
@@ -32,5 +36,6 @@ internal sealed record PoolSettings
         Lifetime = config.Pool.ServerLifetime,
         ConnectTimeout = config.Pool.ServerConnectTimeout,
         ResetQuery = config.Pool.ResetQuery,
+        ServerTls = ServerTlsOptions.For(config.Tls),
     };
 }

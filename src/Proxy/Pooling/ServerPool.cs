@@ -259,7 +259,7 @@ internal sealed partial class ServerPool
         {
             try
             {
-                var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, cancellationToken);
+                var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, cancellationToken);
                 server.Pool = this;
                 lock (_lock)
                 {
@@ -385,7 +385,7 @@ internal sealed partial class ServerPool
     {
         try
         {
-            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, cancellationToken);
+            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, cancellationToken);
             server.Pool = this;
             lock (_lock)
             {
@@ -411,7 +411,7 @@ internal sealed partial class ServerPool
     {
         try
         {
-            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, CancellationToken.None);
+            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, CancellationToken.None);
             server.Pool = this;
             lock (_lock)
             {

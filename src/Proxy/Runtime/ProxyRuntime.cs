@@ -8,6 +8,7 @@ using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
 using Sluice.Proxy.Statements;
 using Sluice.Routing.Classification;
+using Sluice.Proxy.Security;
 
 namespace Sluice.Proxy.Runtime;
 
@@ -29,6 +30,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Credentials = new CredentialCache();
         Monitor = new HealthMonitor(config, loggerFactory);
         Health = new HealthState(Monitor, () => _config);
+        Security = new ProxySecurity(loggerFactory.CreateLogger<ProxySecurity>());
         Metrics = new SluiceMetrics(new RuntimeMetricsSource(this));
         Exporter = new PrometheusExporter(Metrics, logger: loggerFactory.CreateLogger<PrometheusExporter>());
         _sweeper = new SessionSweeper(this);
@@ -55,6 +57,9 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     public PreparedStatementCache PreparedStatements { get; } = new();
 
     public PrometheusExporter Exporter { get; }
+
+    /// <summary>Certificates, allowlist and the auth-failure throttle; loaded by ProxyServer at startup and on reload.</summary>
+    public ProxySecurity Security { get; }
 
     public HealthState Health { get; }
 

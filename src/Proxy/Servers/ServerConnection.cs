@@ -5,6 +5,7 @@ using Sluice.Protocol.Authentication;
 using Sluice.Protocol.Framing;
 using Sluice.Protocol.Messages;
 using Sluice.Proxy.Statements;
+using Sluice.Proxy.Security;
 using Sluice.Proxy.Transport;
 
 namespace Sluice.Proxy.Servers;
@@ -17,6 +18,9 @@ namespace Sluice.Proxy.Servers;
 internal sealed class ServerConnection : IAsyncDisposable
 {
     private const int MaxControlMessageLength = 1024 * 1024;
+
+    /// <summary>PostgreSQL's login sends about twenty messages; a server that sends this many is not PostgreSQL.</summary>
+    private const int MaxLoginMessages = 10_000;
     private static long s_nextId;
 
     private ServerConnection(DuplexConnection connection, ServerLoginTarget target)
@@ -59,10 +63,25 @@ internal sealed class ServerConnection : IAsyncDisposable
     /// <summary>The pool that lends this connection; whoever is done with it gives it back there.</summary>
     public Pooling.ServerPool? Pool { get; set; }
 
+    /// <summary>How TLS was negotiated for this connection (and is for its cancel requests).</summary>
+    public ServerTlsOptions Tls { get; private init; } = ServerTlsOptions.Disabled;
+
+    /// <summary>True when the connection runs over TLS.</summary>
+    public bool IsEncrypted { get; private set; }
+
     public void MarkBroken() => IsBroken = true;
 
-    public static async Task<ServerConnection> ConnectAsync(ServerLoginTarget target, TimeSpan timeout, CancellationToken cancellationToken)
+    public static Task<ServerConnection> ConnectAsync(ServerLoginTarget target, TimeSpan timeout, CancellationToken cancellationToken) =>
+        ConnectAsync(target, timeout, ServerTlsOptions.Disabled, cancellationToken);
+
+    /// <summary>
+    /// Opens a connection, negotiates TLS as <paramref name="tls"/> says ([tls] server_mode), and logs in. Everything
+    /// the server may get wrong fails as <see cref="ServerConnectException"/>, within <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task<ServerConnection> ConnectAsync(ServerLoginTarget target, TimeSpan timeout, ServerTlsOptions tls, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(tls);
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (timeout > TimeSpan.Zero)
         {
@@ -79,9 +98,10 @@ internal sealed class ServerConnection : IAsyncDisposable
             throw new ServerConnectException($"cannot connect to server {target.ServerName}: {Describe(ex)}", ex);
         }
 
-        var server = new ServerConnection(connection, target);
+        var server = new ServerConnection(connection, target) { Tls = tls };
         try
         {
+            server.IsEncrypted = await ServerTlsNegotiator.NegotiateAsync(connection, tls, target, timeoutSource.Token);
             await server.LoginAsync(timeoutSource.Token);
             return server;
         }
@@ -213,6 +233,8 @@ internal sealed class ServerConnection : IAsyncDisposable
         try
         {
             await using var cancelConnection = await DuplexConnection.ConnectAsync(Target.Host, Target.Port, cancellationToken);
+            // The cancel key is a secret of this session: it travels as encrypted as the session does.
+            await ServerTlsNegotiator.NegotiateAsync(cancelConnection, Tls, Target, cancellationToken);
             MessageWriter.WriteCancelRequest(cancelConnection.Output, ProcessId, SecretKey);
             await cancelConnection.Output.FlushAsync(cancellationToken);
             // The server closes the connection once it has read the request; waiting for that keeps the order
@@ -229,7 +251,7 @@ internal sealed class ServerConnection : IAsyncDisposable
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ServerConnectException or ProtocolViolationException)
         {
         }
     }
@@ -277,8 +299,13 @@ internal sealed class ServerConnection : IAsyncDisposable
         await output.FlushAsync(cancellationToken);
 
         ScramClientExchange? scram = null;
-        while (true)
+        for (var messages = 0; ; messages++)
         {
+            if (messages == MaxLoginMessages)
+            {
+                throw new ProtocolViolationException($"the server sent more than {MaxLoginMessages} messages without finishing the login");
+            }
+
             var frame = await ControlFrame.ReadAsync(Connection.Input, MaxControlMessageLength, cancellationToken);
             switch ((BackendMessageCode)frame.Code)
             {
@@ -294,7 +321,7 @@ internal sealed class ServerConnection : IAsyncDisposable
                     (ProcessId, SecretKey) = BackendMessageReader.ReadBackendKeyData(frame.PayloadSequence);
                     break;
                 case BackendMessageCode.ErrorResponse:
-                    var error = BackendMessageReader.ReadErrorFields(frame.PayloadSequence);
+                    var error = ServerErrorCheck.Validate(BackendMessageReader.ReadErrorFields(frame.PayloadSequence));
                     throw new ServerConnectException($"server {Target.ServerName} refused the login: {error.Message}", error);
                 case BackendMessageCode.ReadyForQuery:
                     TransactionStatus = BackendMessageReader.ReadReadyForQuery(frame.PayloadSequence);
