@@ -125,12 +125,7 @@ internal sealed partial class ClientSession
                     }
 
                     var payload = batch.Slice(FrameHeader.Size, header.PayloadLength);
-                    var classification = code == FrontendMessageCode.Parse
-                        ? _runtime.Classifier.Classify(FrontendMessageReader.ReadParse(payload).Query)
-                        : ClassificationOfBound(FrontendMessageReader.TryReadBindNames(payload, out _, out var name) ? name : null);
-                    var unnamedBind = code == FrontendMessageCode.Bind && classification is null
-                        && FrontendMessageReader.TryReadBindNames(payload, out _, out var statement) && statement.Length == 0;
-                    if (!unnamedBind && (classification is null || !IsRead(classification)))
+                    if (!IsReadMessage(code, payload))
                     {
                         return false;
                     }
@@ -147,6 +142,30 @@ internal sealed partial class ClientSession
         }
 
         return true;
+    }
+
+    /// <summary>A Parse of a read, or a Bind of one (an unnamed Bind uses the Parse already checked in this batch).</summary>
+    private bool IsReadMessage(FrontendMessageCode code, ReadOnlySequence<byte> payload)
+    {
+        ClassificationResult? classification;
+        if (code == FrontendMessageCode.Parse)
+        {
+            classification = _runtime.Classifier.Classify(FrontendMessageReader.ReadParse(payload).Query);
+        }
+        else if (!FrontendMessageReader.TryReadBindNames(payload, out _, out var statement))
+        {
+            return false;
+        }
+        else if (statement.Length == 0)
+        {
+            return true;
+        }
+        else
+        {
+            classification = ClassificationOfBound(statement);
+        }
+
+        return classification is not null && IsRead(classification);
     }
 
     /// <summary>SET/SHOW/RESET sluice.route, answered by the proxy and never sent to a server.</summary>
