@@ -46,7 +46,11 @@ internal sealed class HealthState
         var selection = Topology.Select(database.Name, route, minLsn);
         if (selection.Server is not { } node)
         {
-            return new ServerRoute(selection, null);
+            // With a single server there is nothing to choose between: it gets the transaction whatever its last check
+            // said, as with PgBouncer (a monitor that cannot log in or query must not take the only server away).
+            return database.Servers.Length == 1
+                ? new ServerRoute(new ServerSelection(SelectionStatus.Selected, database.Name, null, ObservedRole.Primary), database.Servers[0])
+                : new ServerRoute(selection, null);
         }
 
         foreach (var server in database.Servers)
