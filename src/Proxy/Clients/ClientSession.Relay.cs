@@ -416,7 +416,18 @@ internal sealed partial class ClientSession
         }
 
         var changes = _parameters.Differences(server.ReportedParameters, server.UnreportedSettings).ToList();
-        var error = await server.RunControlQueryAsync(sql, token);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+        timeout.CancelAfter(server.Pool?.Settings.ConnectTimeout ?? TimeSpan.FromSeconds(15));
+        ErrorFields? error;
+        try
+        {
+            error = await server.RunControlQueryAsync(sql, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            throw new IOException("the server did not answer the session settings in time");
+        }
+
         if (error is not null)
         {
             throw new ServerConnectException($"could not apply session settings: {error.Message}", error);

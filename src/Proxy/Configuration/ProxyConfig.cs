@@ -210,6 +210,10 @@ public sealed record UserConfig
 
     /// <summary>The password towards PostgreSQL; null = <see cref="Password"/> when that is plain text.</summary>
     public string? ServerPassword { get; init; }
+
+    /// <summary>Never shows a password, verifier or hash: a record's default ToString would, into any log line.</summary>
+    public override string ToString() =>
+        $"UserConfig {{ Name = {Name}, Auth = {Auth}, Password = {(Password is null ? "null" : "****")}, ServerUser = {ServerUser ?? "null"}, ServerPassword = {(ServerPassword is null ? "null" : "****")} }}";
 }
 
 public sealed record DatabaseConfig
