@@ -328,6 +328,25 @@ public static class MessageWriter
         writer.Advance(pos);
     }
 
+    /// <summary>A Bind with no parameters and text results.</summary>
+    public static void WriteBind(IBufferWriter<byte> writer, string portal, string statement)
+    {
+        const int Counts = 2 + 2 + 2;
+        WriteBindPrefix(writer, portal, statement, Counts);
+        writer.GetSpan(Counts)[..Counts].Clear();
+        writer.Advance(Counts);
+    }
+
+    /// <summary>Execute of a portal; <paramref name="maxRows"/> 0 means all rows.</summary>
+    public static void WriteExecute(IBufferWriter<byte> writer, string portal, int maxRows = 0)
+    {
+        var payload = checked(CStringLength(portal) + 4);
+        var span = Begin(writer, (byte)FrontendMessageCode.Execute, payload, out var total);
+        var pos = HeaderSize + WriteCString(span.Slice(HeaderSize), portal);
+        BinaryPrimitives.WriteInt32BigEndian(span.Slice(pos), maxRows);
+        End(writer, pos + 4, total);
+    }
+
     private static void WriteTargetedMessage(IBufferWriter<byte> writer, byte code, byte kind, string name)
     {
         if (kind is not ((byte)'S' or (byte)'P'))

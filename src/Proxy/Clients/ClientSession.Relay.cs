@@ -51,6 +51,7 @@ internal sealed partial class ClientSession
     private long _clientSkip;
     private bool _discardUntilSync;
     private long _pumpRemaining;
+    private bool _pumpSkipping;
 
     private async Task RelayAsync()
     {
@@ -544,6 +545,12 @@ internal sealed partial class ClientSession
                 return;
             }
 
+            if (_shutdownRequested && _mode == PoolMode.Session && server.TransactionStatus == TransactionStatus.Idle && Volatile.Read(ref _pendingReady) <= 0)
+            {
+                // Draining: a session-mode client is closed once its transaction is over.
+                CancelClosing();
+            }
+
             if (result.IsCompleted)
             {
                 await ServerLostAsync(server, "the server closed the connection");
@@ -556,11 +563,23 @@ internal sealed partial class ClientSession
     private bool ForwardServerFrames(ServerConnection server, ref ReadOnlySequence<byte> buffer, ref long remaining, PipeWriter output, out bool handBack)
     {
         handBack = true;
-        var renaming = Renaming;
         while (true)
         {
             if (remaining > 0)
             {
+                if (_pumpSkipping)
+                {
+                    var skip = Math.Min(remaining, buffer.Length);
+                    buffer = buffer.Slice(skip);
+                    remaining -= skip;
+                    if (remaining > 0)
+                    {
+                        return false;
+                    }
+
+                    continue;
+                }
+
                 if (!FrameCopier.CopyChunk(ref buffer, ref remaining, output))
                 {
                     return false;
@@ -588,16 +607,12 @@ internal sealed partial class ClientSession
                 return false;
             }
 
-            if (renaming && !TakeReply(server, code, output))
-            {
-                // The success reply to a Parse or Close the proxy injected: a 5-byte message, here whole.
-                buffer = buffer.Slice(header.FrameLength);
-                continue;
-            }
-
+            // False for replies to what the proxy injected itself: they are read, and counted, but not forwarded.
+            var forward = TakeReply(server, code, output);
             if (!inspect)
             {
                 remaining = header.FrameLength;
+                _pumpSkipping = !forward;
                 continue;
             }
 
@@ -645,9 +660,12 @@ internal sealed partial class ClientSession
                     break;
             }
 
-            foreach (var segment in frame)
+            if (forward)
             {
-                output.Write(segment.Span);
+                foreach (var segment in frame)
+                {
+                    output.Write(segment.Span);
+                }
             }
 
             buffer = buffer.Slice(header.FrameLength);

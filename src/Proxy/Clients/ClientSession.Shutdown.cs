@@ -27,7 +27,9 @@ internal sealed partial class ClientSession
         bool idle;
         lock (_linkLock)
         {
-            idle = _server is null || _mode == Configuration.PoolMode.Session;
+            // Session mode holds its server between transactions: between transactions is what counts there too.
+            idle = _server is null
+                || (_mode == Configuration.PoolMode.Session && _pendingReady <= 0 && !_unsynced && _server.TransactionStatus == Protocol.Messages.TransactionStatus.Idle);
         }
 
         if (idle)

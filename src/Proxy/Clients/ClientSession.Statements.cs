@@ -33,6 +33,7 @@ internal sealed partial class ClientSession
     private readonly ReplyQueue _replies = new();
     private long _lastActivity;
     private string? _lastStatementText;
+    private List<KeyValuePair<string, string>>? _restoreAfterExecute;
     private volatile bool _pinned;
     private SessionPinReasons _pinReasons;
 
@@ -206,19 +207,50 @@ internal sealed partial class ClientSession
     private bool Forward(ServerConnection server, FrontendMessageCode code, FrameHeader header, ref ReadOnlySequence<byte> buffer, in Inspection inspection)
     {
         var output = server.Connection.Output;
-        if (inspection.Classification is { } classification)
+        var restore = inspection.Classification is { } classification ? ApplySessionEffects(server, classification) : null;
+        if (code == FrontendMessageCode.Parse && restore is not null)
         {
-            ApplySessionEffects(server, classification);
+            // A reset through the extended protocol happens at Execute: the startup values go back right after it.
+            _restoreAfterExecute = restore;
+            restore = null;
         }
 
-        if (!Renaming)
+        if (Renaming && ForwardRenamed(server, code, header, ref buffer, inspection, out var fake))
         {
-            _clientRemaining = header.FrameLength;
-            FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, output);
-            return false;
+            return fake;
         }
 
-        var fake = false;
+        if (ReplyFor(code) is { } replyTo)
+        {
+            lock (_linkLock)
+            {
+                _replies.Enqueue(new PendingReply(replyTo, ReplyAction.Forward));
+            }
+        }
+
+        _clientRemaining = header.FrameLength;
+        var whole = FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, output);
+        if (restore is not null)
+        {
+            InjectRestore(server, restore, simpleQuery: true);
+        }
+        else if (code == FrontendMessageCode.Execute && whole && _restoreAfterExecute is { } afterExecute)
+        {
+            _restoreAfterExecute = null;
+            InjectRestore(server, afterExecute, simpleQuery: false);
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Statement-name rewriting for transaction mode; false when the message is not a named-statement one and goes
+    /// through unchanged.
+    /// </summary>
+    private bool ForwardRenamed(ServerConnection server, FrontendMessageCode code, FrameHeader header, ref ReadOnlySequence<byte> buffer, in Inspection inspection, out bool fake)
+    {
+        var output = server.Connection.Output;
+        fake = false;
         switch (code)
         {
             case FrontendMessageCode.Parse when inspection.Parse is { } parse && IsNamed(parse.StatementName):
@@ -240,7 +272,7 @@ internal sealed partial class ClientSession
                 }
 
                 buffer = buffer.Slice(header.FrameLength);
-                return fake;
+                return true;
             case FrontendMessageCode.Bind when IsNamed(inspection.StatementName) && _clientStatements.TryGetValue(inspection.StatementName!, out var bound):
                 lock (_linkLock)
                 {
@@ -253,7 +285,7 @@ internal sealed partial class ClientSession
                 buffer = buffer.Slice(inspection.PrefixLength);
                 _clientRemaining = rest;
                 FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, output);
-                return false;
+                return true;
             case FrontendMessageCode.Describe when inspection.TargetKind == (byte)'S' && IsNamed(inspection.StatementName)
                                                    && _clientStatements.TryGetValue(inspection.StatementName!, out var described):
                 lock (_linkLock)
@@ -264,7 +296,7 @@ internal sealed partial class ClientSession
 
                 MessageWriter.WriteDescribe(output, (byte)'S', described.ServerName);
                 buffer = buffer.Slice(header.FrameLength);
-                return false;
+                return true;
             case FrontendMessageCode.Close when inspection.TargetKind == (byte)'S' && IsNamed(inspection.StatementName):
                 // The shared copy stays on the server for other clients; this client just forgets its name.
                 _clientStatements.Remove(inspection.StatementName!);
@@ -273,21 +305,12 @@ internal sealed partial class ClientSession
                     _replies.Enqueue(new PendingReply(ReplyTo.Close, ReplyAction.Fake));
                 }
 
+                fake = true;
                 buffer = buffer.Slice(header.FrameLength);
                 return true;
+            default:
+                return false;
         }
-
-        if (ReplyFor(code) is { } replyTo)
-        {
-            lock (_linkLock)
-            {
-                _replies.Enqueue(new PendingReply(replyTo, ReplyAction.Forward));
-            }
-        }
-
-        _clientRemaining = header.FrameLength;
-        FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, output);
-        return false;
     }
 
     private static ReplyTo? ReplyFor(FrontendMessageCode code) => code switch
@@ -328,8 +351,12 @@ internal sealed partial class ClientSession
         _replies.Enqueue(new PendingReply(ReplyTo.Parse, action, statement));
     }
 
-    /// <summary>Session settings, DISCARD/DEALLOCATE and pinning, as the statement will change them on the server.</summary>
-    private void ApplySessionEffects(ServerConnection server, ClassificationResult classification)
+    /// <summary>
+    /// Session settings, DISCARD/DEALLOCATE and pinning, as the statement will change them on the server. Returns the
+    /// client's startup settings a RESET / RESET ALL / DISCARD ALL takes back to the server's defaults: PostgreSQL would
+    /// return to the values the client logged in with, and those are SET values on a shared server.
+    /// </summary>
+    private List<KeyValuePair<string, string>>? ApplySessionEffects(ServerConnection server, ClassificationResult classification)
     {
         if (classification.PinsSession && _mode != PoolMode.Session && !_pinned)
         {
@@ -338,6 +365,7 @@ internal sealed partial class ClientSession
             LogPinned(_logger, _userName, _databaseName, RemoteAddress, classification.PinReasons.ToString());
         }
 
+        List<KeyValuePair<string, string>>? restore = null;
         foreach (var setting in classification.SessionSettings)
         {
             switch (setting.Kind)
@@ -353,15 +381,25 @@ internal sealed partial class ClientSession
                 case SessionSettingKind.Reset when setting.Name is { } name:
                     _parameters.Reset(name);
                     server.UnreportedSettings.Remove(name);
+                    foreach (var startup in _parameters.StartupSettings)
+                    {
+                        if (string.Equals(startup.Key, name, StringComparison.OrdinalIgnoreCase))
+                        {
+                            (restore ??= []).Add(startup);
+                        }
+                    }
+
                     break;
                 case SessionSettingKind.ResetAll:
-                    _parameters.ResetAll();
-                    server.UnreportedSettings.Clear();
-                    break;
                 case SessionSettingKind.DiscardAll:
                     _parameters.ResetAll();
                     server.UnreportedSettings.Clear();
-                    ForgetStatements(server);
+                    if (setting.Kind == SessionSettingKind.DiscardAll)
+                    {
+                        ForgetStatements(server);
+                    }
+
+                    (restore ??= []).AddRange(_parameters.StartupSettings);
                     break;
             }
         }
@@ -372,6 +410,47 @@ internal sealed partial class ClientSession
             {
                 // DEALLOCATE ALL empties the server's statements, the shared copies included.
                 ForgetStatements(server);
+            }
+        }
+
+        return restore is { Count: > 0 } ? restore : null;
+    }
+
+    /// <summary>
+    /// Puts the client's startup settings back after its reset, with replies the client never sees: a simple Query
+    /// after a simple Query, or Parse/Bind/Execute/Close inside an extended-protocol batch (its own Sync ends it).
+    /// </summary>
+    private void InjectRestore(ServerConnection server, List<KeyValuePair<string, string>> settings, bool simpleQuery)
+    {
+        var sql = SessionParameters.SetConfigSql(settings);
+        var output = server.Connection.Output;
+        lock (_linkLock)
+        {
+            if (simpleQuery)
+            {
+                MessageWriter.WriteQuery(output, sql);
+                _replies.Enqueue(new PendingReply(ReplyTo.Query, ReplyAction.Swallow));
+                _pendingReady++;
+            }
+            else
+            {
+                const string Name = "sluice_restore";
+                MessageWriter.WriteParse(output, Name, sql, []);
+                MessageWriter.WriteBind(output, "", Name);
+                MessageWriter.WriteExecute(output, "");
+                MessageWriter.WriteClose(output, (byte)'S', Name);
+                _replies.Enqueue(new PendingReply(ReplyTo.Parse, ReplyAction.Swallow));
+                _replies.Enqueue(new PendingReply(ReplyTo.Bind, ReplyAction.Swallow));
+                _replies.Enqueue(new PendingReply(ReplyTo.Execute, ReplyAction.Swallow));
+                _replies.Enqueue(new PendingReply(ReplyTo.Close, ReplyAction.Swallow));
+            }
+        }
+
+        foreach (var (name, value) in settings)
+        {
+            if (!server.ReportedParameters.ContainsKey(name))
+            {
+                server.UnreportedSettings[name] = value;
             }
         }
     }
@@ -474,7 +553,8 @@ internal sealed partial class ClientSession
 
             if (!ReplyQueue.Ends(head.To, code))
             {
-                return true;
+                // Rows and tags of an injected statement are the proxy's, like its last message.
+                return head.Action != ReplyAction.Swallow;
             }
 
             _replies.Dequeue();

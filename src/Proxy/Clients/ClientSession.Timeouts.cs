@@ -12,16 +12,25 @@ namespace Sluice.Proxy.Clients;
 internal sealed partial class ClientSession
 {
     private bool _statementCancelSent;
+    private Configuration.ProxyConfig? _userSource;
     private (string SqlState, string Message)? _closeError;
 
     public void CheckTimeouts()
     {
         var config = _runtime.Config;
-        var user = _user;
-        if (user is null)
+        if (_user is null)
         {
             return;
         }
+
+        if (!ReferenceEquals(config, _userSource))
+        {
+            // A reload: per-user overrides apply to clients already connected too.
+            _user = config.FindUser(_userName) ?? _user;
+            _userSource = config;
+        }
+
+        var user = _user;
 
         var statementTimeout = user.StatementTimeout ?? config.Limits.StatementTimeout;
         var idleInTransactionTimeout = user.IdleInTransactionTimeout ?? config.Limits.IdleInTransactionTimeout;

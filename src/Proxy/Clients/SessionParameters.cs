@@ -26,6 +26,47 @@ internal sealed class SessionParameters
 
     public IReadOnlyDictionary<string, string> Values => _values;
 
+    /// <summary>The settings the client logged in with (startup parameters and options -c), which RESET returns to.</summary>
+    public IEnumerable<KeyValuePair<string, string>> StartupSettings
+    {
+        get
+        {
+            foreach (var (name, value) in _startup)
+            {
+                if (name == "options")
+                {
+                    foreach (var option in ParseOptions(value))
+                    {
+                        yield return option;
+                    }
+                }
+                else if (!s_notSettings.Contains(name) && IsSyncable(name))
+                {
+                    yield return new(name, value);
+                }
+            }
+        }
+    }
+
+    /// <summary>One statement that sets every given setting, as set_config does (any value, list settings included).</summary>
+    public static string SetConfigSql(IEnumerable<KeyValuePair<string, string>> settings)
+    {
+        var sql = new StringBuilder("SELECT ");
+        var first = true;
+        foreach (var (name, value) in settings)
+        {
+            if (!first)
+            {
+                sql.Append(", ");
+            }
+
+            first = false;
+            sql.Append("pg_catalog.set_config(").Append(QuoteLiteral(name)).Append(", ").Append(QuoteLiteral(value)).Append(", false)");
+        }
+
+        return sql.ToString();
+    }
+
     public static bool IsSyncable(string name) => !s_readOnly.Contains(name);
 
     /// <summary>The server's defaults first, then what the client sent at startup on top.</summary>
