@@ -52,6 +52,31 @@ public static class Db
         await ExecuteAsync(connection, sql);
     }
 
+    /// <summary>The connection string with application_name set, to find the client's server backend in pg_stat_activity.</summary>
+    public static string WithApplicationName(string connectionString, string applicationName) =>
+        new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = applicationName }.ConnectionString;
+
+    /// <summary>Waits until a backend with this application_name runs <paramref name="query"/> on the primary.</summary>
+    public static Task WaitUntilRunningAsync(Fixtures.PostgresFixture fixture, string applicationName, string query) =>
+        WaitUntilAsync(
+            async () => await PrimaryScalarAsync<long>(fixture, $"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{applicationName}' AND state = 'active' AND query = '{query.Replace("'", "''", StringComparison.Ordinal)}'") > 0,
+            TimeSpan.FromSeconds(10),
+            $"'{query}' to run on the primary for {applicationName}");
+
+    /// <summary>
+    /// Awaits a command that was cancelled: Npgsql reports a cancel of an async call as OperationCanceledException with
+    /// the server's 57014 inside. Returns the server's error.
+    /// </summary>
+    public static async Task<PostgresException> AssertCanceledAsync(Task running, TimeSpan within)
+    {
+        ArgumentNullException.ThrowIfNull(running);
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => running.WaitAsync(within));
+        var server = error as PostgresException ?? error.InnerException as PostgresException;
+        Assert.True(server is not null, $"expected the server's 57014, got {error}");
+        Assert.Equal(PostgresErrorCodes.QueryCanceled, server.SqlState);
+        return server;
+    }
+
     /// <summary>A table (or schema, role) name no other test uses: the prefix plus 8 random hex digits.</summary>
     public static string UniqueName(string prefix) => $"{prefix}_{Guid.NewGuid():N}"[..(prefix.Length + 9)];
 
