@@ -1,6 +1,5 @@
 using System.Data;
 using System.Diagnostics;
-using System.Globalization;
 using Npgsql;
 using Sluice.Integration.Tests.Fixtures;
 using Sluice.Integration.Tests.Support;
@@ -25,12 +24,20 @@ public sealed class CancelTests(PostgresFixture fixture)
         await using var command = new NpgsqlCommand("SELECT pg_sleep(30)", connection);
 
         var running = command.ExecuteNonQueryAsync();
-        await Db.WaitUntilRunningAsync(fixture, application, "SELECT pg_sleep(30)");
-        var cancelledAt = Stopwatch.StartNew();
-        command.Cancel();
+        try
+        {
+            await Db.WaitUntilRunningAsync(fixture, application, "SELECT pg_sleep(30)");
+            var cancelledAt = Stopwatch.StartNew();
+            command.Cancel();
 
-        await Db.AssertCanceledAsync(running, CancelBound);
-        Assert.True(cancelledAt.Elapsed < CancelBound, $"the cancel took {cancelledAt.Elapsed.TotalSeconds:0.0} s");
+            await Db.AssertCanceledAsync(running, CancelBound);
+            Assert.True(cancelledAt.Elapsed < CancelBound, $"the cancel took {cancelledAt.Elapsed.TotalSeconds:0.0} s");
+        }
+        finally
+        {
+            await Db.SettleAsync(running);
+        }
+
         Assert.Equal(ConnectionState.Open, connection.State);
         Assert.Equal(1, await Db.ScalarAsync<int>(connection, "SELECT 1"));
     }
@@ -51,10 +58,17 @@ public sealed class CancelTests(PostgresFixture fixture)
             await Db.ExecuteAsync(connection, $"INSERT INTO {table} VALUES (1)");
             await using var command = new NpgsqlCommand("SELECT pg_sleep(30)", connection);
             var running = command.ExecuteNonQueryAsync();
-            await Db.WaitUntilRunningAsync(fixture, application, "SELECT pg_sleep(30)");
-            command.Cancel();
+            try
+            {
+                await Db.WaitUntilRunningAsync(fixture, application, "SELECT pg_sleep(30)");
+                command.Cancel();
+                await Db.AssertCanceledAsync(running, CancelBound);
+            }
+            finally
+            {
+                await Db.SettleAsync(running);
+            }
 
-            await Db.AssertCanceledAsync(running, CancelBound);
             await transaction.RollbackAsync();
         }
 
@@ -74,12 +88,19 @@ public sealed class CancelTests(PostgresFixture fixture)
 
         var bystanderRunning = bystanderCommand.ExecuteScalarAsync();
         var victimRunning = victimCommand.ExecuteNonQueryAsync();
-        await Db.WaitUntilRunningAsync(fixture, bystander, "SELECT 'still here' FROM pg_sleep(3)");
-        await Db.WaitUntilRunningAsync(fixture, victim, "SELECT pg_sleep(30)");
-        victimCommand.Cancel();
+        try
+        {
+            await Db.WaitUntilRunningAsync(fixture, bystander, "SELECT 'still here' FROM pg_sleep(3)");
+            await Db.WaitUntilRunningAsync(fixture, victim, "SELECT pg_sleep(30)");
+            victimCommand.Cancel();
 
-        await Db.AssertCanceledAsync(victimRunning, CancelBound);
-        Assert.Equal("still here", await bystanderRunning.WaitAsync(CancelBound));
+            await Db.AssertCanceledAsync(victimRunning, CancelBound);
+            Assert.Equal("still here", await bystanderRunning.WaitAsync(CancelBound));
+        }
+        finally
+        {
+            await Db.SettleAsync(victimRunning, bystanderRunning);
+        }
     }
 
     [Fact]
@@ -87,44 +108,16 @@ public sealed class CancelTests(PostgresFixture fixture)
     {
         var application = Db.UniqueName("psql_cancel");
         await using var proxy = await TestSetup.StartProxyAsync(fixture, PoolMode.Transaction);
-        var startInfo = new ProcessStartInfo(fixture.Cluster.Installation.ToolPath("psql"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[] { "-X", "-A", "-t", "-h", "127.0.0.1", "-p", proxy.Port.ToString(CultureInfo.InvariantCulture), "-U", TestRoles.Scram.Name, "-d", PostgresFixture.Database, "-c", "SELECT pg_sleep(30)" })
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
+        using var psql = BackgroundPsql.Start(fixture, proxy.Port, TestRoles.Scram, "SELECT pg_sleep(30)", application);
 
-        startInfo.Environment["PGPASSWORD"] = TestRoles.Scram.Password;
-        startInfo.Environment["PGAPPNAME"] = application;
-        startInfo.Environment["PGPASSFILE"] = "/dev/null";
-        using var psql = Process.Start(startInfo)!;
-        try
-        {
-            var output = psql.StandardOutput.ReadToEndAsync();
-            var errors = psql.StandardError.ReadToEndAsync();
-            await Db.WaitUntilRunningAsync(fixture, application, "SELECT pg_sleep(30)");
-            var stopwatch = Stopwatch.StartNew();
-            using (var kill = Process.Start("kill", ["-INT", psql.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                await kill.WaitForExitAsync().WaitAsync(CancelBound);
-            }
+        await Db.WaitUntilRunningAsync(fixture, application, "SELECT pg_sleep(30)");
+        var stopwatch = Stopwatch.StartNew();
+        await psql.InterruptAsync();
+        await psql.WaitForExitAsync(CancelBound);
 
-            await psql.WaitForExitAsync().WaitAsync(CancelBound);
-            Assert.True(stopwatch.Elapsed < CancelBound);
-            Assert.Equal(1, psql.ExitCode);
-            Assert.Contains("canceling statement due to user request", await errors, StringComparison.Ordinal);
-            Assert.Equal("", (await output).Trim());
-        }
-        finally
-        {
-            if (!psql.HasExited)
-            {
-                psql.Kill(entireProcessTree: true);
-            }
-        }
+        Assert.True(stopwatch.Elapsed < CancelBound);
+        Assert.Equal(1, psql.ExitCode);
+        Assert.Contains("canceling statement due to user request", await psql.StandardError, StringComparison.Ordinal);
+        Assert.Equal("", (await psql.StandardOutput).Trim());
     }
 }

@@ -32,30 +32,38 @@ public sealed class LimitsTests(PostgresFixture fixture)
             Assert.Equal(1, await Db.ScalarAsync<int>(connection, "SELECT 1"));
         }
 
-        var clients = Enumerable.Range(0, Clients).Select(_ => Task.Run(ClientAsync)).ToList();
-        await Db.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref served) >= PoolSize), TimeSpan.FromSeconds(20), "the first clients to be served");
-
-        // The sessions hold their servers: nobody else gets one, and PostgreSQL sees exactly pool-size connections.
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        Assert.Equal(PoolSize, Volatile.Read(ref served));
-        Assert.Equal(PoolSize, await TestSetup.ServerConnectionsAsync(fixture, role.Name));
-        Assert.All(clients, client => Assert.False(client.IsCompleted, client.Exception?.ToString()));
-
-        // Let them go: sessions end one after another and the waiting clients get the freed servers.
+        var clients = Enumerable.Range(0, Clients).Select(_ => Task.Run(ClientAsync)).ToArray();
         var peak = 0L;
-        using var watching = new CancellationTokenSource();
-        var watcher = Task.Run(async () =>
+        try
         {
-            while (!watching.IsCancellationRequested)
+            await Db.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref served) >= PoolSize), TimeSpan.FromSeconds(20), "the first clients to be served");
+
+            // The sessions hold their servers: nobody else gets one, and PostgreSQL sees exactly pool-size connections.
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.Equal(PoolSize, Volatile.Read(ref served));
+            Assert.Equal(PoolSize, await TestSetup.ServerConnectionsAsync(fixture, role.Name));
+            Assert.All(clients, client => Assert.False(client.IsCompleted, client.Exception?.ToString()));
+
+            // Let them go: sessions end one after another and the waiting clients get the freed servers.
+            using var watching = new CancellationTokenSource();
+            var watcher = Task.Run(async () =>
             {
-                peak = Math.Max(peak, await TestSetup.ServerConnectionsAsync(fixture, role.Name));
-                await Task.Delay(20);
-            }
-        });
-        gate.SetResult();
-        await Task.WhenAll(clients).WaitAsync(TimeSpan.FromSeconds(30));
-        await watching.CancelAsync();
-        await watcher.WaitAsync(Db.WaitLimit);
+                while (!watching.IsCancellationRequested)
+                {
+                    peak = Math.Max(peak, await TestSetup.ServerConnectionsAsync(fixture, role.Name));
+                    await Task.Delay(20);
+                }
+            });
+            gate.SetResult();
+            await Task.WhenAll(clients).WaitAsync(TimeSpan.FromSeconds(30));
+            await watching.CancelAsync();
+            await watcher.WaitAsync(Db.WaitLimit);
+        }
+        finally
+        {
+            gate.TrySetResult();
+            await Db.SettleAsync(clients);
+        }
 
         Assert.Equal(Clients, served);
         Assert.True(peak <= PoolSize, $"{peak} server connections at once with pool size {PoolSize}");

@@ -64,6 +64,25 @@ public sealed class TransactionModeTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_search_path_one_client_sets_does_not_leak_to_another()
+    {
+        var schema = Db.UniqueName("tx_schema");
+        await Db.PrimaryExecuteAsync(fixture, $"CREATE SCHEMA {schema}; GRANT USAGE ON SCHEMA {schema} TO PUBLIC");
+        await using var proxy = await TestSetup.StartProxyAsync(fixture, PoolMode.Transaction, poolSize: 1);
+        var connectionString = proxy.ConnectionString(TestRoles.Scram);
+        await using var alpha = await Db.OpenAsync(connectionString);
+        await using var beta = await Db.OpenAsync(connectionString);
+        var defaultPath = await Db.ScalarAsync<string>(beta, "SHOW search_path");
+
+        // search_path is not reported by the server (no ParameterStatus): the proxy has to notice the SET itself.
+        await Db.ExecuteAsync(alpha, $"SET search_path = {schema}, public");
+
+        Assert.Equal(defaultPath, await Db.ScalarAsync<string>(beta, "SHOW search_path"));
+        Assert.Equal($"{schema}, public", await Db.ScalarAsync<string>(alpha, "SHOW search_path"));
+        Assert.Equal(defaultPath, await Db.ScalarAsync<string>(beta, "SHOW search_path"));
+    }
+
+    [Fact]
     public async Task A_client_waits_while_another_holds_the_only_server_in_a_transaction()
     {
         await using var proxy = await TestSetup.StartProxyAsync(fixture, PoolMode.Transaction, poolSize: 1);
@@ -74,13 +93,20 @@ public sealed class TransactionModeTests(PostgresFixture fixture)
         var transaction = await holder.BeginTransactionAsync();
         var holderPid = await Db.ScalarAsync<int>(holder, "SELECT pg_backend_pid()");
         var waiting = Db.ScalarAsync<int>(waiter, "SELECT pg_backend_pid()");
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            Assert.False(waiting.IsCompleted, "the second client ran while the only server was inside the first client's transaction");
+            await transaction.CommitAsync();
+            Assert.Equal(holderPid, await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+        finally
+        {
+            // A waiter left behind (the assertion failed) gives up after checkout_timeout.
+            await Db.SettleAsync(waiting);
+            await transaction.DisposeAsync();
+        }
 
-        await Task.Delay(TimeSpan.FromMilliseconds(500));
-        Assert.False(waiting.IsCompleted, "the second client ran while the only server was inside the first client's transaction");
-        await transaction.CommitAsync();
-        await transaction.DisposeAsync();
-
-        Assert.Equal(holderPid, await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(holderPid, await Db.ScalarAsync<int>(holder, "SELECT pg_backend_pid()"));
     }
 

@@ -77,6 +77,17 @@ public static class Db
         return server;
     }
 
+    /// <summary>
+    /// Lets commands still running finish (or fail) before their connections are disposed: Npgsql's dispose of a
+    /// connection whose command is still in flight hangs, even straight against PostgreSQL. Outcomes are the test's
+    /// business elsewhere; here they are only waited for, at most <see cref="WaitLimit"/>.
+    /// </summary>
+    public static async Task SettleAsync(params Task[] running)
+    {
+        ArgumentNullException.ThrowIfNull(running);
+        await Task.WhenAny(Task.WhenAll(running), Task.Delay(WaitLimit));
+    }
+
     /// <summary>A table (or schema, role) name no other test uses: the prefix plus 8 random hex digits.</summary>
     public static string UniqueName(string prefix) => $"{prefix}_{Guid.NewGuid():N}"[..(prefix.Length + 9)];
 
