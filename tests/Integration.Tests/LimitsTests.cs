@@ -70,17 +70,21 @@ public sealed class LimitsTests(PostgresFixture fixture)
         Assert.InRange(pids.Distinct().Count(), 1, PoolSize);
     }
 
-    [Fact]
-    public async Task A_client_waiting_longer_than_checkout_timeout_gets_53300()
+    [Theory]
+    [InlineData(PoolMode.Session)]
+    [InlineData(PoolMode.Transaction)]
+    public async Task A_client_waiting_longer_than_checkout_timeout_gets_53300(PoolMode mode)
     {
         var checkoutTimeout = TimeSpan.FromMilliseconds(500);
-        var config = TestSetup.Config(fixture, PoolMode.Session, poolSize: 1);
+        var config = TestSetup.Config(fixture, mode, poolSize: 1);
         await using var proxy = await PostgresFixture.StartProxyAsync(config with { Pool = config.Pool with { CheckoutTimeout = checkoutTimeout } });
         var connectionString = proxy.ConnectionString(TestRoles.Scram);
 
         await using (var holder = await Db.OpenAsync(connectionString))
         {
+            // Session mode: holding the session holds the server; transaction mode: an open transaction does.
             Assert.Equal(1, await Db.ScalarAsync<int>(holder, "SELECT 1"));
+            await Db.ExecuteAsync(holder, "BEGIN");
 
             var stopwatch = Stopwatch.StartNew();
             var error = await Assert.ThrowsAsync<PostgresException>(() => OpenAndQueryAsync(connectionString));
@@ -93,6 +97,7 @@ public sealed class LimitsTests(PostgresFixture fixture)
 
             // The holder is not disturbed by the refused client.
             Assert.Equal(2, await Db.ScalarAsync<int>(holder, "SELECT 2"));
+            await Db.ExecuteAsync(holder, "COMMIT");
         }
 
         // Once the holder left, the server is free again.

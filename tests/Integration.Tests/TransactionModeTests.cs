@@ -111,6 +111,34 @@ public sealed class TransactionModeTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task Npgsql_with_its_own_pool_on_top_keeps_every_clients_settings()
+    {
+        await using var proxy = await TestSetup.StartProxyAsync(fixture, PoolMode.Transaction, poolSize: 2);
+
+        // Npgsql's pool resets a connection it hands out again (DISCARD ALL), across the proxy's shared servers.
+        async Task ClientAsync(int client)
+        {
+            var connectionString = Db.WithApplicationName(proxy.ConnectionString(TestRoles.Scram, pooling: true), $"pooled_{client}");
+            for (var i = 0; i < 10; i++)
+            {
+                await using var connection = await Db.OpenAsync(connectionString);
+                Assert.Equal($"pooled_{client}", await Db.ScalarAsync<string>(connection, "SHOW application_name"));
+                await using var command = new NpgsqlCommand("SELECT $1::int * 2", connection) { Parameters = { new() { Value = i } } };
+                Assert.Equal(i * 2, await command.ExecuteScalarAsync());
+            }
+        }
+
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, 6).Select(client => Task.Run(() => ClientAsync(client)))).WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+        }
+    }
+
+    [Fact]
     public async Task Many_clients_share_a_small_pool()
     {
         var table = Db.UniqueName("shared_pool");
