@@ -87,10 +87,26 @@ public sealed class HaproxyDrainTests(PostgresFixture fixture, ITestOutputHelper
 
             await Task.Delay(DrainAfter);
             using var http = new HttpClient { BaseAddress = first.HttpBaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+            using (var warm = await http.GetAsync(new Uri("ready", UriKind.Relative)))
+            {
+                // Also opens the HTTP connection, so the drain's timing below is not a first request's.
+                Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
+            }
+
+            // A client straight on sluice1 with a transaction open when the drain begins: it must be able to finish.
+            await using var direct = new NpgsqlConnection(first.ConnectionString(TestRoles.Scram));
+            await direct.OpenAsync();
+            var directTransaction = await direct.BeginTransactionAsync();
+            await InsertAsync(direct, directTransaction, 99, 0);
+
             var committedAtDrain = stats.Committed;
             var drainStarted = Stopwatch.StartNew();
             var drain = first.Server.StopAsync();
             var notReadyAfter = await TimeUntilNotReadyAsync(http, drainStarted);
+            await Task.Delay(300);
+            await InsertAsync(direct, directTransaction, 99, 1);
+            await directTransaction.CommitAsync();
+            var directCommittedAfter = drainStarted.Elapsed;
             await drain;
             var drainTook = drainStarted.Elapsed;
             await Task.WhenAll(clients);
@@ -105,6 +121,7 @@ public sealed class HaproxyDrainTests(PostgresFixture fixture, ITestOutputHelper
 
             output.WriteLine($"clients {Clients}, run {started.Elapsed.TotalSeconds:0.0}s, drain of sluice1 at {DrainAfter.TotalSeconds:0.0}s");
             output.WriteLine($"transactions committed {stats.Committed} ({committedAtDrain} before the drain, {stats.Committed - committedAtDrain} from it on); rows in the table {rows}");
+            output.WriteLine($"the transaction open on sluice1 at the drain committed {directCommittedAfter.TotalMilliseconds:0} ms into it");
             output.WriteLine($"failed started transactions {stats.FailedStarted}; connect-level retries (before BEGIN) {stats.Retries}");
             output.WriteLine($"/ready of the drained instance answered 503 after {notReadyAfter?.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) ?? "never"} ms; StopAsync took {drainTook.TotalMilliseconds:0} ms");
             foreach (var error in stats.Errors.Take(10))
@@ -115,7 +132,7 @@ public sealed class HaproxyDrainTests(PostgresFixture fixture, ITestOutputHelper
             Assert.NotNull(notReadyAfter);
             Assert.True(notReadyAfter < TimeSpan.FromSeconds(1), $"/ready turned 503 after {notReadyAfter}");
             Assert.Equal(0, stats.FailedStarted);
-            Assert.Equal(stats.Committed, rows);
+            Assert.Equal(stats.Committed + 2, rows);
             Assert.True(stats.Committed - committedAtDrain >= Clients * 10, $"only {stats.Committed - committedAtDrain} transactions after the drain");
         }
         finally
@@ -157,12 +174,7 @@ public sealed class HaproxyDrainTests(PostgresFixture fixture, ITestOutputHelper
 
             try
             {
-                await using (var insert = new NpgsqlCommand("INSERT INTO ops_drain (client, n) VALUES ($1, $2)", connection, transaction))
-                {
-                    insert.Parameters.AddWithValue(id);
-                    insert.Parameters.AddWithValue(n);
-                    await insert.ExecuteNonQueryAsync();
-                }
+                await InsertAsync(connection, transaction!, id, n);
 
                 await transaction!.CommitAsync();
                 Interlocked.Increment(ref stats.Committed);
@@ -179,6 +191,14 @@ public sealed class HaproxyDrainTests(PostgresFixture fixture, ITestOutputHelper
                 await DisposeAsync(connection);
             }
         }
+    }
+
+    private static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int client, int n)
+    {
+        await using var insert = new NpgsqlCommand("INSERT INTO ops_drain (client, n) VALUES ($1, $2)", connection, transaction);
+        insert.Parameters.AddWithValue(client);
+        insert.Parameters.AddWithValue(n);
+        await insert.ExecuteNonQueryAsync();
     }
 
     private static async Task DisposeAsync(NpgsqlConnection? connection)

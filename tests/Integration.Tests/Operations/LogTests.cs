@@ -44,7 +44,7 @@ public sealed class LogTests(PostgresFixture fixture, ITestOutputHelper output)
         Assert.Contains($"database={PostgresFixture.Database} address=127.0.0.1", connected, StringComparison.Ordinal);
         Assert.Matches(@"duration=\d+\.\d{3}s reason=client sent Terminate", disconnected);
 
-        // Pool wait timeout: one server connection, held by an open transaction.
+        // Pool wait timeout: one server connection to the primary, held by an open transaction.
         await using (var holder = new NpgsqlConnection(proxy.ConnectionString(TestRoles.Md5)))
         await using (var waiter = new NpgsqlConnection(proxy.ConnectionString(TestRoles.Md5)))
         {
@@ -52,7 +52,7 @@ public sealed class LogTests(PostgresFixture fixture, ITestOutputHelper output)
             await using var transaction = await holder.BeginTransactionAsync();
             await ExecuteAsync(holder, "SELECT 1");
             await waiter.OpenAsync();
-            var timeout = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(waiter, "SELECT 1"));
+            var timeout = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(waiter, "/* sluice:primary */ SELECT 1"));
             Assert.Equal("53300", timeout.SqlState);
         }
 
