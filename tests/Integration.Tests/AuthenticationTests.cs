@@ -181,7 +181,7 @@ public sealed class AuthenticationTests(PostgresFixture fixture)
             ServerUser = TestRoles.Md5.Name,
             ServerPassword = TestRoles.Md5.Password,
         };
-        await using var proxy = await PostgresFixture.StartProxyAsync(TestSetup.Config(fixture, PoolMode.Transaction) with { Users = [user] });
+        await using var proxy = await fixture.StartProxyAsync(TestSetup.Config(fixture, PoolMode.Transaction) with { Users = [user] });
 
         await using var connection = await Db.OpenAsync(proxy.ConnectionString("app_alias", "app secret"));
 
@@ -192,7 +192,7 @@ public sealed class AuthenticationTests(PostgresFixture fixture)
     public async Task A_wrong_server_password_in_the_config_reaches_the_client_as_an_error()
     {
         var user = new UserConfig { Name = TestRoles.Scram.Name, Password = "client side", Auth = AuthMethod.Password, ServerPassword = "not what PostgreSQL has" };
-        await using var proxy = await PostgresFixture.StartProxyAsync(TestSetup.Config(fixture, PoolMode.Transaction) with { Users = [user] });
+        await using var proxy = await fixture.StartProxyAsync(TestSetup.Config(fixture, PoolMode.Transaction) with { Users = [user] });
 
         var error = await Assert.ThrowsAsync<PostgresException>(() => Db.OpenAsync(proxy.ConnectionString(TestRoles.Scram.Name, "client side")));
 
@@ -227,6 +227,6 @@ public sealed class AuthenticationTests(PostgresFixture fixture)
             Auth = auth,
             ServerPassword = storedWorksOnServer ? null : role.Password,
         };
-        return PostgresFixture.StartProxyAsync(TestSetup.Config(fixture, PoolMode.Transaction) with { Users = [user] });
+        return fixture.StartProxyAsync(TestSetup.Config(fixture, PoolMode.Transaction) with { Users = [user] });
     }
 }

@@ -17,7 +17,7 @@ public sealed class LimitsTests(PostgresFixture fixture)
         const int Clients = 5;
         var role = await TestSetup.CreateRoleAsync(fixture, "pool_bound");
         var config = TestSetup.Config(fixture, PoolMode.Session, PoolSize, TestSetup.UserFor(role));
-        await using var proxy = await PostgresFixture.StartProxyAsync(config with { Pool = config.Pool with { CheckoutTimeout = TimeSpan.FromSeconds(30) } });
+        await using var proxy = await fixture.StartProxyAsync(config with { Pool = config.Pool with { CheckoutTimeout = TimeSpan.FromSeconds(30) } });
         var connectionString = proxy.ConnectionString(role);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var served = 0;
@@ -77,7 +77,7 @@ public sealed class LimitsTests(PostgresFixture fixture)
     {
         var checkoutTimeout = TimeSpan.FromMilliseconds(500);
         var config = TestSetup.Config(fixture, mode, poolSize: 1);
-        await using var proxy = await PostgresFixture.StartProxyAsync(config with { Pool = config.Pool with { CheckoutTimeout = checkoutTimeout } });
+        await using var proxy = await fixture.StartProxyAsync(config with { Pool = config.Pool with { CheckoutTimeout = checkoutTimeout } });
         var connectionString = proxy.ConnectionString(TestRoles.Scram);
 
         await using (var holder = await Db.OpenAsync(connectionString))
@@ -108,7 +108,7 @@ public sealed class LimitsTests(PostgresFixture fixture)
     public async Task Server_max_client_connections_refuses_the_extra_client_at_login()
     {
         var config = TestSetup.Config(fixture, PoolMode.Transaction);
-        await using var proxy = await PostgresFixture.StartProxyAsync(config with { Server = config.Server with { MaxClientConnections = 2 } });
+        await using var proxy = await fixture.StartProxyAsync(config with { Server = config.Server with { MaxClientConnections = 2 } });
 
         await using (var first = await Db.OpenAsync(proxy.ConnectionString(TestRoles.Scram)))
         await using (var second = await Db.OpenAsync(proxy.ConnectionString(TestRoles.Md5)))
@@ -134,7 +134,7 @@ public sealed class LimitsTests(PostgresFixture fixture)
     {
         var config = TestSetup.Config(fixture, PoolMode.Transaction);
         var users = config.Users.Select(user => user.Name == TestRoles.Scram.Name ? user with { MaxClientConnections = 1 } : user).ToArray();
-        await using var proxy = await PostgresFixture.StartProxyAsync(config with { Users = [.. users] });
+        await using var proxy = await fixture.StartProxyAsync(config with { Users = [.. users] });
 
         await using (var first = await Db.OpenAsync(proxy.ConnectionString(TestRoles.Scram)))
         {
@@ -161,7 +161,7 @@ public sealed class LimitsTests(PostgresFixture fixture)
     {
         var config = TestSetup.Config(fixture, PoolMode.Transaction);
         var users = config.Users.Select(user => user.Name == TestRoles.Md5.Name ? user with { MaxClientConnections = 3 } : user).ToArray();
-        await using var proxy = await PostgresFixture.StartProxyAsync(config with
+        await using var proxy = await fixture.StartProxyAsync(config with
         {
             Limits = config.Limits with { MaxUserClientConnections = 2 },
             Users = [.. users],

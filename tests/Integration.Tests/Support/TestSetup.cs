@@ -24,7 +24,7 @@ public static class TestSetup
 
     /// <summary>Sluice in front of the cluster with <see cref="Config"/>.</summary>
     public static Task<RunningProxy> StartProxyAsync(PostgresFixture fixture, PoolMode mode, int poolSize = 5, params UserConfig[] extraUsers) =>
-        PostgresFixture.StartProxyAsync(Config(fixture, mode, poolSize, extraUsers));
+        fixture.StartProxyAsync(Config(fixture, mode, poolSize, extraUsers));
 
     /// <summary>
     /// A login role of its own for one test (SCRAM, read/write on all data), so that counting its server connections in
