@@ -4,6 +4,11 @@
 #   bench/pgbench.sh                      # session mode, pool 20, 10 s per run
 #   MODE=transaction BENCH_SECONDS=30 bench/pgbench.sh
 #
+# Besides the throughput table (simple, extended and prepared protocol), a second table: RATE_CLIENTS clients
+# (default 1,000) at a fixed rate (pgbench -R RATE, default 5,000 tx/s) for RATE_SECONDS, with p50/p99 latency
+# computed from pgbench's per-transaction log (-l), PgBouncer next to Sluice with the same pool. (Straight at
+# PostgreSQL that many clients would exceed max_connections, so that run has no direct column.)
+#
 # Starts its own throwaway PostgreSQL (initdb/pg_ctl in a temp folder, as the `postgres` OS user when run as
 # root), PgBouncer (apt-installed when missing) and Sluice (built in Release from this checkout), all on
 # 127.0.0.1, and stops every one of them by pid when it exits. Prints a markdown table: TPS per target, the
@@ -17,6 +22,9 @@
 #   TARGETS        which targets to run (default "direct pgbouncer sluice")
 #   SLUICE_DLL     a built sluice.dll to use instead of building src/Proxy in Release
 #   PG_BIN         PostgreSQL's bin folder (default: initdb's on PATH, else the newest /usr/lib/postgresql/*/bin)
+#   RATE_CLIENTS   clients of the fixed-rate run (default 1000; 0 = skip it)
+#   RATE           pgbench -R of that run, transactions per second (default 5000)
+#   RATE_SECONDS   length of that run (default 15)
 set -euo pipefail
 
 BENCH_SECONDS=${BENCH_SECONDS:-10}
@@ -27,6 +35,13 @@ THREADS=${THREADS:-2}
 AUTH=${AUTH:-scram-sha-256}
 WARMUP_SECONDS=${WARMUP_SECONDS:-3}
 TARGETS=${TARGETS:-direct pgbouncer sluice}
+RATE_CLIENTS=${RATE_CLIENTS:-1000}
+RATE=${RATE:-5000}
+RATE_SECONDS=${RATE_SECONDS:-15}
+
+# Every client is a socket in pgbench and in the pooler (PgBouncer inherits this limit): 1,000 clients need more
+# than the usual 1,024 descriptors.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 8192 2>/dev/null || true
 
 case "$MODE" in session | transaction) ;; *) echo "MODE must be session or transaction" >&2; exit 2 ;; esac
 case "$AUTH" in scram-sha-256 | trust) ;; *) echo "AUTH must be scram-sha-256 or trust" >&2; exit 2 ;; esac
@@ -156,7 +171,19 @@ if [ "$MODE" = session ] && [ "$pool" -lt "$max_clients" ]; then pool=$max_clien
 # --- PgBouncer -------------------------------------------------------------------------------------------------------
 pgbouncer_port=""
 pgbouncer_version="-"
+# Protocol-level prepared statements in transaction mode need PgBouncer 1.21+ (max_prepared_statements); an older
+# one would fail pgbench -M prepared as soon as a client lands on another server, so those runs are left out.
+pgbouncer_prepared=yes
+pgbouncer_extra=""
 if wants pgbouncer; then
+    pgbouncer_version=$("$pgbouncer" --version | head -1 | awk '{print $2}')
+    if [ "$MODE" != session ]; then
+        if [ "$(printf '%s\n1.21\n' "$pgbouncer_version" | sort -V | head -1)" = "1.21" ]; then
+            pgbouncer_extra=$'\nmax_prepared_statements = 200'
+        else
+            pgbouncer_prepared=no
+        fi
+    fi
     pgbouncer_port=$(free_port)
     pgbouncer_auth=$([ "$AUTH" = trust ] && echo trust || echo scram-sha-256)
     cat >"$work/userlist.txt" <<USERS
@@ -174,8 +201,8 @@ auth_type = $pgbouncer_auth
 auth_file = $work/userlist.txt
 pool_mode = $MODE
 default_pool_size = $pool
-max_client_conn = 2000
-server_reset_query = DISCARD ALL
+max_client_conn = $((RATE_CLIENTS + 1000))
+server_reset_query = DISCARD ALL${pgbouncer_extra}
 ignore_startup_parameters = extra_float_digits
 log_connections = 0
 log_disconnections = 0
@@ -183,7 +210,6 @@ logfile = $work/pgbouncer.log
 pidfile = $work/pgbouncer.pid
 INI
     chown -R "$server_user:" "$work/pgbouncer.ini" "$work/userlist.txt" 2>/dev/null || true
-    pgbouncer_version=$("$pgbouncer" --version | head -1 | awk '{print $2}')
     as_server_user "$pgbouncer" -d "$work/pgbouncer.ini"
     for _ in $(seq 50); do [ -s "$work/pgbouncer.pid" ] && break; sleep 0.1; done
     if ! [ -s "$work/pgbouncer.pid" ] || ! wait_listening "$pgbouncer_port" "$(cat "$work/pgbouncer.pid")" 15; then
@@ -216,7 +242,7 @@ if wants sluice; then
 [server]
 listen = ["127.0.0.1:$sluice_port"]
 http_listen = "127.0.0.1:$sluice_http_port"
-max_client_connections = 2000
+max_client_connections = $((RATE_CLIENTS + 1000))
 
 [pool]
 mode = "$MODE"
@@ -295,6 +321,8 @@ cases=(
     "select-only, simple, 100 clients|-S -M simple -c 100"
     "select-only, extended, 10 clients|-S -M extended -c 10"
     "select-only, extended, 100 clients|-S -M extended -c 100"
+    "select-only, prepared, 10 clients|-S -M prepared -c 10"
+    "select-only, prepared, 100 clients|-S -M prepared -c 100"
     "select-only, new connection per transaction (-C), 10 clients|-S -C -M simple -c 10"
 )
 
@@ -308,10 +336,62 @@ for case in "${cases[@]}"; do
     log "$label"
     # The three targets back to back for each case, so a noisy neighbour hurts them alike.
     read -r direct_tps _ <<<"$( wants direct && run "$pg_port" "" "${args[@]}" || echo "- -")"
-    read -r pgb_tps pgb_cpu <<<"$(run "$pgbouncer_port" "$(pgbouncer_pid)" "${args[@]}")"
+    if [[ " ${args[*]} " == *" prepared "* ]] && [ "$pgbouncer_prepared" = no ]; then
+        pgb_tps="n/a"; pgb_cpu="-"
+    else
+        read -r pgb_tps pgb_cpu <<<"$(run "$pgbouncer_port" "$(pgbouncer_pid)" "${args[@]}")"
+    fi
     read -r sluice_tps sluice_cpu <<<"$(run "$sluice_port" "$sluice_pid" "${args[@]}")"
     rows+=("| $label | $direct_tps | $pgb_tps | $sluice_tps | $(ratio "$sluice_tps" "$pgb_tps") | $(ratio "$sluice_tps" "$direct_tps") | $pgb_cpu | $sluice_cpu |")
 done
+
+# --- many clients at a fixed rate: latency percentiles from the per-transaction log ------------------------------------
+# run_rate PORT PID NAME ARGS... -> "TPS P50_MS P99_MS FAILED CPU_US_PER_TX" (dashes when it failed)
+run_rate() {
+    local port=$1 pid=$2 name=$3; shift 3
+    [ -n "$port" ] || { echo "- - - - -"; return; }
+    local dir="$work/rate-$name" before=0 after=0 out tps txs failed
+    rm -rf "$dir"; mkdir -p "$dir"
+    [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+    if ! out=$(cd "$dir" && timeout --kill-after=5 $((RATE_SECONDS + 120)) "$pgbench" -n -h 127.0.0.1 -p "$port" -U bench "$@" bench 2>&1); then
+        log "pgbench $* on port $port failed: $(echo "$out" | grep -v '^progress' | tail -3 | tr '\n' ' ')"
+    fi
+    [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+    tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
+    txs=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out" | head -1)
+    failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out" | head -1)
+    if [ -z "$tps" ] || ! compgen -G "$dir/pgbench_log.*" >/dev/null; then
+        log "pgbench $* on port $port reported no tps: $(echo "$out" | tail -3 | tr '\n' ' ')"
+        echo "- - - - -"; return
+    fi
+    # Log lines: client transaction latency_us script epoch_s epoch_us [lag_us]; with -R the latency counts from the
+    # scheduled start, so time spent queueing for a server (or behind a slow pooler) shows in it.
+    local percentiles
+    percentiles=$(cat "$dir"/pgbench_log.* | awk '$3 != "skipped" && $3 != "failed" { print $3 }' | sort -n \
+        | awk '{ v[NR] = $1 } END { if (NR == 0) { print "- -"; exit }
+                 i50 = int(NR * 0.50); if (i50 < NR * 0.50) i50++; i99 = int(NR * 0.99); if (i99 < NR * 0.99) i99++;
+                 printf "%.2f %.2f", v[i50] / 1000, v[i99] / 1000 }')
+    local cpu="-"
+    if [ -n "$pid" ] && [ "${txs:-0}" -gt 0 ]; then
+        cpu=$(awk -v t=$((after - before)) -v hz="$clk_tck" -v n="$txs" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+    fi
+    echo "$(printf '%.0f' "$tps") $percentiles ${failed:-0} $cpu"
+}
+
+rate_rows=()
+if [ "$RATE_CLIENTS" -gt 0 ]; then
+    for protocol in extended prepared; do
+        args=(-S -M "$protocol" -c "$RATE_CLIENTS" -j "$(threads "$RATE_CLIENTS")" -R "$RATE" -T "$RATE_SECONDS" -l)
+        log "select-only, $protocol, $RATE_CLIENTS clients at $RATE tx/s"
+        if [ "$protocol" = prepared ] && [ "$pgbouncer_prepared" = no ]; then
+            pgb=(n/a - - - -)
+        else
+            read -r -a pgb <<<"$(run_rate "$pgbouncer_port" "$(pgbouncer_pid)" "pgbouncer-$protocol" "${args[@]}")"
+        fi
+        read -r -a sl <<<"$(run_rate "$sluice_port" "$sluice_pid" "sluice-$protocol" "${args[@]}")"
+        rate_rows+=("| select-only, $protocol, $RATE_CLIENTS clients, -R $RATE | ${pgb[0]} | ${pgb[1]} | ${pgb[2]} | ${pgb[3]} | ${pgb[4]} | ${sl[0]} | ${sl[1]} | ${sl[2]} | ${sl[3]} | ${sl[4]} |")
+    done
+fi
 
 # --- report -----------------------------------------------------------------------------------------------------------
 echo
@@ -321,3 +401,12 @@ echo
 echo "| run | direct TPS | PgBouncer TPS | Sluice TPS | Sluice/PgBouncer | Sluice/direct | PgBouncer CPU µs/tx | Sluice CPU µs/tx |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${rows[@]}"
+[ "$pgbouncer_prepared" = no ] && echo && echo "n/a: PgBouncer $pgbouncer_version has no protocol-level prepared statements in $MODE mode (1.21+ has max_prepared_statements)."
+if [ "${#rate_rows[@]}" -gt 0 ]; then
+    echo
+    echo "$RATE_CLIENTS clients at a fixed rate (pgbench -R $RATE), ${RATE_SECONDS} s per run, same pool ($pool); latency in ms from the per-transaction log (-l), counted from each transaction's scheduled start:"
+    echo
+    echo "| run | PgBouncer TPS | PgBouncer p50 | PgBouncer p99 | PgBouncer failed | PgBouncer CPU µs/tx | Sluice TPS | Sluice p50 | Sluice p99 | Sluice failed | Sluice CPU µs/tx |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    printf '%s\n' "${rate_rows[@]}"
+fi

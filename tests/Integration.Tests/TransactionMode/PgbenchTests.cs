@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Sluice.Integration.Tests.Fixtures;
+using Sluice.Proxy.Configuration;
+
+namespace Sluice.Integration.Tests.TransactionMode;
+
+/// <summary>
+/// pgbench's TPC-B-like script, 50 clients through a pool of 5, with each query protocol. Its own database
+/// (tx_pgbench), so no other test sees the pgbench_* tables.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed partial class PgbenchTests(PostgresFixture fixture)
+{
+    private const string Database = "tx_pgbench";
+    private const int Clients = 50;
+    private const int TransactionsPerClient = 20;
+
+    [Theory]
+    [InlineData("simple")]
+    [InlineData("extended")]
+    [InlineData("prepared")]
+    public async Task Fifty_pgbench_clients_over_a_pool_of_five_commit_every_transaction_with_consistent_totals(string protocol)
+    {
+        await PrepareDatabaseAsync();
+        var config = fixture.CreateProxyConfig(PoolMode.Transaction, 5);
+        config = config with
+        {
+            Pool = config.Pool with { PreparedStatements = true, CheckoutTimeout = TimeSpan.FromSeconds(60) },
+            Databases = config.Databases.Add(new DatabaseConfig
+            {
+                Name = Database,
+                Servers = [new BackendServerConfig { Host = "127.0.0.1", Port = fixture.PrimaryPort, Role = ServerRole.Primary }],
+            }),
+        };
+        await using var proxy = await fixture.StartProxyOnThreadPoolAsync(config);
+        var user = fixture.Cluster.Superuser;
+
+        // One thread per client: pgbench -M prepared prepares synchronously per thread, so clients sharing a thread
+        // would wait on each other behind a pool smaller than the client count.
+        var run = await fixture.RunPgbenchAsync(
+            ["-n", "-h", "127.0.0.1", "-p", proxy.Port.ToString(CultureInfo.InvariantCulture), "-U", user,
+             "-c", Clients.ToString(CultureInfo.InvariantCulture), "-j", Clients.ToString(CultureInfo.InvariantCulture),
+             "-t", TransactionsPerClient.ToString(CultureInfo.InvariantCulture), "-M", protocol, Database],
+            fixture.Cluster.SuperuserPassword,
+            TimeSpan.FromSeconds(150));
+
+        var output = run.StandardOutput + run.StandardError;
+        Assert.True(run.Succeeded, output);
+        const int Expected = Clients * TransactionsPerClient;
+        Assert.Matches($"number of transactions actually processed: {Expected}/{Expected}", output);
+        var failed = FailedTransactions().Match(output);
+        Assert.True(!failed.Success || failed.Groups[1].Value == "0", output);
+
+        var totals = await fixture.Cluster.ExecuteAsync(fixture.PrimaryPort, """
+            SELECT (SELECT count(*) FROM pgbench_history),
+                   (SELECT coalesce(sum(delta), 0) FROM pgbench_history),
+                   (SELECT sum(abalance) FROM pgbench_accounts),
+                   (SELECT sum(bbalance) FROM pgbench_branches),
+                   (SELECT sum(tbalance) FROM pgbench_tellers);
+            """, Database);
+        var parts = totals.Split('|');
+        Assert.Equal(Expected.ToString(CultureInfo.InvariantCulture), parts[0]);
+        Assert.All(parts[2..], sum => Assert.Equal(parts[1], sum));
+    }
+
+    private async Task PrepareDatabaseAsync()
+    {
+        if (await fixture.Cluster.ExecuteOnPrimaryAsync($"SELECT 1 FROM pg_database WHERE datname = '{Database}'") != "1")
+        {
+            await fixture.Cluster.ExecuteOnPrimaryAsync($"CREATE DATABASE {Database}");
+        }
+
+        var init = await fixture.RunPgbenchAsync(
+            ["-i", "-q", "-s", "1", "-h", "127.0.0.1", "-p", fixture.PrimaryPort.ToString(CultureInfo.InvariantCulture), "-U", fixture.Cluster.Superuser, Database],
+            fixture.Cluster.SuperuserPassword,
+            TimeSpan.FromSeconds(120));
+        Assert.True(init.Succeeded, init.StandardError);
+    }
+
+    [GeneratedRegex(@"number of failed transactions: (\d+)")]
+    private static partial Regex FailedTransactions();
+}
