@@ -118,6 +118,18 @@ internal sealed partial class ClientSession
                         throw new ProtocolViolationException($"invalid frontend message type '{(char)header.Code}'");
                     }
 
+                    if (_localExtended is not null)
+                    {
+                        if (buffer.Length < header.FrameLength)
+                        {
+                            break;
+                        }
+
+                        await AnswerLocalExtendedAsync(code, buffer.Slice(FrameHeader.Size, header.PayloadLength), token);
+                        buffer = buffer.Slice(header.FrameLength);
+                        continue;
+                    }
+
                     if (_discardUntilSync)
                     {
                         if (code == FrontendMessageCode.Sync)
@@ -149,7 +161,16 @@ internal sealed partial class ClientSession
                         }
 
                         await _pump;
-                        await AnswerLocallyAsync(localAnswer, token);
+                        if (code == FrontendMessageCode.Parse)
+                        {
+                            // The extended-protocol form: answered message by message up to its Sync.
+                            await BeginLocalExtendedAsync(localAnswer, token);
+                        }
+                        else
+                        {
+                            await AnswerLocallyAsync(localAnswer, token);
+                        }
+
                         buffer = buffer.Slice(header.FrameLength);
                         continue;
                     }

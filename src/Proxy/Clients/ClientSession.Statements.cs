@@ -34,6 +34,7 @@ internal sealed partial class ClientSession
     private long _lastActivity;
     private string? _lastStatementText;
     private List<KeyValuePair<string, string>>? _restoreAfterExecute;
+    private LocalAnswer? _localExtended;
     private volatile bool _pinned;
     private SessionPinReasons _pinReasons;
 
@@ -94,7 +95,9 @@ internal sealed partial class ClientSession
             case FrontendMessageCode.Parse:
                 var parse = FrontendMessageReader.ReadParse(payload);
                 _lastStatementText = parse.Query;
-                return new Inspection(_runtime.Classifier.Classify(parse.Query), parse, StatementName: parse.StatementName);
+                var parsed = _runtime.Classifier.Classify(parse.Query);
+                return new Inspection(parsed, parse, StatementName: parse.StatementName,
+                    LocalAnswer: parsed.SessionRoute != SessionRouteCommand.None ? SessionRouteAnswer(parsed) : null);
             default:
                 var (kind, name) = FrontendMessageReader.ReadCloseOrDescribe(payload);
                 return new Inspection(StatementName: name, TargetKind: kind);
@@ -197,6 +200,78 @@ internal sealed partial class ClientSession
         }
 
         MessageWriter.WriteReadyForQuery(output, TransactionStatus.Idle);
+        await output.FlushAsync(token);
+    }
+
+    /// <summary>Starts answering an extended-protocol SET/SHOW sluice.route: ParseComplete now, the rest as it comes.</summary>
+    private async Task BeginLocalExtendedAsync(LocalAnswer answer, CancellationToken token)
+    {
+        if (answer.ErrorSqlState is { } sqlState)
+        {
+            MessageWriter.WriteErrorResponse(_client.Output, "ERROR", sqlState, answer.ErrorMessage ?? "");
+            _discardUntilSync = true;
+        }
+        else
+        {
+            MessageWriter.WriteParseComplete(_client.Output);
+            _localExtended = answer;
+        }
+
+        await _client.Output.FlushAsync(token);
+    }
+
+    /// <summary>Bind, Describe, Execute, Close and Sync of a statement the proxy answers itself.</summary>
+    private async Task AnswerLocalExtendedAsync(FrontendMessageCode code, ReadOnlySequence<byte> payload, CancellationToken token)
+    {
+        var output = _client.Output;
+        var answer = _localExtended!;
+        switch (code)
+        {
+            case FrontendMessageCode.Bind:
+                MessageWriter.WriteBindComplete(output);
+                break;
+            case FrontendMessageCode.Describe:
+                if (FrontendMessageReader.ReadCloseOrDescribe(payload).Kind == (byte)'S')
+                {
+                    MessageWriter.WriteParameterDescription(output, []);
+                }
+
+                if (answer.Row is var (column, _))
+                {
+                    MessageWriter.WriteRowDescription(output, [new ColumnDescription(column)]);
+                }
+                else
+                {
+                    MessageWriter.WriteNoData(output);
+                }
+
+                break;
+            case FrontendMessageCode.Execute:
+                if (answer.Row is var (_, value))
+                {
+                    MessageWriter.WriteDataRow(output, [value]);
+                }
+
+                MessageWriter.WriteCommandComplete(output, answer.CommandTag ?? "");
+                break;
+            case FrontendMessageCode.Close:
+                MessageWriter.WriteCloseComplete(output);
+                break;
+            case FrontendMessageCode.Sync:
+                _localExtended = null;
+                MessageWriter.WriteReadyForQuery(output, TransactionStatus.Idle);
+                break;
+            case FrontendMessageCode.Flush:
+                break;
+            default:
+                // Anything else in the same batch would need a server: refuse it rather than mix the two.
+                _localExtended = null;
+                _discardUntilSync = true;
+                MessageWriter.WriteErrorResponse(output, "ERROR", SqlState.FeatureNotSupported,
+                    "SET sluice.route must be sent in a batch of its own (the proxy answers it without a server)");
+                break;
+        }
+
         await output.FlushAsync(token);
     }
 
