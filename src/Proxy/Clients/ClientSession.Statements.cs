@@ -96,8 +96,7 @@ internal sealed partial class ClientSession
                 var parse = FrontendMessageReader.ReadParse(payload);
                 _lastStatementText = parse.Query;
                 var parsed = _runtime.Classifier.Classify(parse.Query);
-                return new Inspection(parsed, parse, StatementName: parse.StatementName,
-                    LocalAnswer: parsed.SessionRoute != SessionRouteCommand.None ? SessionRouteAnswer(parsed) : null);
+                return new Inspection(parsed, parse, StatementName: parse.StatementName, LocalAnswer: LocalAnswerFor(parsed));
             default:
                 var (kind, name) = FrontendMessageReader.ReadCloseOrDescribe(payload);
                 return new Inspection(StatementName: name, TargetKind: kind);

@@ -93,7 +93,7 @@ public sealed class SessionStateTests(PostgresFixture fixture)
         }
     }
 
-    [Fact(Skip = "BUG: RESET/RESET ALL of a setting the client sent at startup gives the server's default instead of the startup value (see txtests report)")]
+    [Fact]
     public async Task Reset_goes_back_to_the_value_the_client_sent_at_startup()
     {
         await CreateSchemasAsync();

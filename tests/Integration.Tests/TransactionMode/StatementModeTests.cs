@@ -58,7 +58,7 @@ public sealed class StatementModeTests(PostgresFixture fixture)
         Assert.Contains(await raw.RoundTripAsync(token), m => m.Code == 'D');
     }
 
-    [Fact(Skip = "BUG: statement mode refuses BEGIN only in a simple Query; BEGIN over the extended protocol (Npgsql) opens a transaction that holds the server (see txtests report)")]
+    [Fact]
     public async Task Begin_from_npgsql_is_refused_with_0A000_and_the_connection_goes_on()
     {
         await using var proxy = await fixture.StartProxyOnThreadPoolAsync(fixture.CreateProxyConfig(PoolMode.Statement, 1));
