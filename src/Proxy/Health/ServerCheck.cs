@@ -8,10 +8,12 @@ namespace Sluice.Proxy.Health;
 internal static class ServerCheck
 {
     // LSNs come back as text (parsed by Lsn, no type loading needed); the replay age as float8 seconds, computed on
-    // the server so that its own clock is compared with its own timestamps.
+    // the server so that its own clock is compared with its own timestamps. On a primary the insert position, not the
+    // write position: with synchronous_commit = off a commit is acknowledged before its WAL is written, and a
+    // read-your-writes floor taken from the write position could fall short of it.
     public const string Query =
         "SELECT pg_is_in_recovery(), " +
-        "(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text, " +
+        "(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text, " +
         "pg_last_wal_receive_lsn()::text, " +
         "extract(epoch from now() - pg_last_xact_replay_timestamp())::float8";
 

@@ -2,7 +2,7 @@ namespace Sluice.Routing.Topology;
 
 /// <summary>
 /// What one health check read from a server:
-/// <c>SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END,
+/// <c>SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END,
 /// pg_last_wal_receive_lsn(), now() - pg_last_xact_replay_timestamp()</c>.
 /// </summary>
 /// <param name="InRecovery">True for a standby.</param>

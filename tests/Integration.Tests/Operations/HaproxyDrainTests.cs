@@ -163,8 +163,9 @@ public sealed class HaproxyDrainTests(PostgresFixture fixture, ITestOutputHelper
                     await probe.ExecuteScalarAsync();
                 }
             }
-            catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException)
+            catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException or ObjectDisposedException)
             {
+                // ObjectDisposedException: Npgsql's own race when the connection is closed under it (57P01 at drain).
                 Interlocked.Increment(ref stats.Retries);
                 stats.Errors.Add($"retry before BEGIN (client {id}): {ex.GetType().Name} {(ex as PostgresException)?.SqlState} {ex.Message}");
                 await DisposeAsync(connection);

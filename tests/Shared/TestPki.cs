@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Sluice.Integration.Tests.Security.Support;
+namespace Sluice.Tests.Shared;
 
 /// <summary>A throwaway CA in a temp folder that issues server certificates as PEM files (cert + PKCS#8 key).</summary>
 internal sealed class TestPki : IDisposable
