@@ -531,6 +531,7 @@ internal sealed partial class ClientSession
         {
             _pool!.Discard(server);
         }
+
         _closeReason = "server connection lost";
         LogServerLost(_logger, server.Target.ServerName, _userName, _databaseName, reason);
         await TryFailClientAsync(SqlState.ConnectionFailure, $"server connection lost: {reason}");
