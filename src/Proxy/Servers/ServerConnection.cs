@@ -21,6 +21,7 @@ internal sealed class ServerConnection : IAsyncDisposable
 
     /// <summary>PostgreSQL's login sends about twenty messages; a server that sends this many is not PostgreSQL.</summary>
     private const int MaxLoginMessages = 10_000;
+
     private static long s_nextId;
 
     private ServerConnection(DuplexConnection connection, ServerLoginTarget target)

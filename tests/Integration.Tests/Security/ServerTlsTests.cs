@@ -20,6 +20,18 @@ public sealed class ServerTlsTests(PostgresFixture fixture, TlsPostgresFixture t
     }
 
     [Fact]
+    public async Task Encrypted_server_connections_are_pooled_and_reused()
+    {
+        await using var proxy = await StartAsync(ServerTlsMode.Require, "127.0.0.1", tlsServer.Port);
+
+        var first = await BackendPidAsync(proxy);
+        var second = await BackendPidAsync(proxy);
+
+        // One TLS server connection serves both clients in turn: nothing left unread on it makes the pool drop it.
+        Assert.Equal(first, second);
+    }
+
+    [Fact]
     public async Task Plaintext_towards_that_server_is_rejected_by_its_pg_hba()
     {
         // What the other tests rely on: this server refuses logins without TLS, so their success means TLS was used.
@@ -123,5 +135,13 @@ public sealed class ServerTlsTests(PostgresFixture fixture, TlsPostgresFixture t
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", connection);
         return (bool)(await command.ExecuteScalarAsync())!;
+    }
+
+    private async Task<int> BackendPidAsync(RunningProxy proxy)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString(proxy));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT pg_backend_pid()", connection);
+        return (int)(await command.ExecuteScalarAsync())!;
     }
 }
