@@ -14,7 +14,9 @@ namespace Sluice.Integration.Tests.Routing;
 public sealed class LagThroughProxyTests(PostgresFixture fixture, ITestOutputHelper output)
 {
     private const string Database = PostgresFixture.Database;
-    private static readonly TimeSpan MaxLag = TimeSpan.FromMilliseconds(200);
+    // Not much below the walwriter's 200 ms: the monitor measures from the primary's insert position, which an idle
+    // primary can hold that far ahead of what it has sent (the test cluster runs with synchronous_commit = off).
+    private static readonly TimeSpan MaxLag = TimeSpan.FromMilliseconds(600);
 
     [Fact]
     public async Task Reads_leave_a_lagging_replica_for_the_primary_and_come_back_when_it_catches_up()
