@@ -25,6 +25,7 @@
 #   RATE_CLIENTS   clients of the fixed-rate run (default 1000; 0 = skip it)
 #   RATE           pgbench -R of that run, transactions per second (default 5000)
 #   RATE_SECONDS   length of that run (default 30; logins take part of it)
+#   KEEP_WORK      set: keep the temp folder (logs of PostgreSQL, PgBouncer, Sluice; pgbench logs) for a look afterwards
 set -euo pipefail
 
 BENCH_SECONDS=${BENCH_SECONDS:-10}
@@ -103,7 +104,7 @@ cleanup() {
         as_server_user "$pg_bin/pg_ctl" -D "$work/pg" -m immediate -w stop >/dev/null 2>&1 \
             || stop_pid "$(head -1 "$work/pg/postmaster.pid")"
     fi
-    rm -rf "$work"
+    if [ -n "${KEEP_WORK:-}" ]; then log "kept $work (KEEP_WORK)"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -286,8 +287,8 @@ run() {
     [ -n "$port" ] || { echo "- -"; return; }
     local before=0 after=0 out tps txs
     [ -n "$pid" ] && before=$(cpu_ticks "$pid")
-    if ! out=$(timeout --kill-after=5 $((BENCH_SECONDS + 60)) "$pgbench" -n -h 127.0.0.1 -p "$port" -U bench "$@" bench 2>&1); then
-        log "pgbench $* on port $port failed: $(echo "$out" | grep -v '^progress\|^pgbench (' | tail -3 | tr '\n' ' ')"
+    if ! out=$(timeout --kill-after=5 $((BENCH_SECONDS + 60)) "$pgbench" -P 5 -n -h 127.0.0.1 -p "$port" -U bench "$@" bench 2>&1); then
+        log "pgbench $* on port $port failed: $(echo "$out" | grep -v '^progress\|^pgbench (' | grep -i -m 3 'error\|abort\|fatal\|timed out' | tr '\n' ' ')$(echo "$out" | grep -v '^progress\|^pgbench (' | tail -1)"
     fi
     [ -n "$pid" ] && after=$(cpu_ticks "$pid")
     tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
@@ -355,7 +356,7 @@ run_rate() {
     rm -rf "$dir"; mkdir -p "$dir"
     [ -n "$pid" ] && before=$(cpu_ticks "$pid")
     if ! out=$(cd "$dir" && timeout --kill-after=5 $((RATE_SECONDS + 120)) "$pgbench" -n -h 127.0.0.1 -p "$port" -U bench "$@" bench 2>&1); then
-        log "pgbench $* on port $port failed: $(echo "$out" | grep -v '^progress\|^pgbench (' | tail -3 | tr '\n' ' ')"
+        log "pgbench $* on port $port failed: $(echo "$out" | grep -v '^progress\|^pgbench (' | grep -i -m 3 'error\|abort\|fatal\|timed out' | tr '\n' ' ')$(echo "$out" | grep -v '^progress\|^pgbench (' | tail -1)"
     fi
     [ -n "$pid" ] && after=$(cpu_ticks "$pid")
     [ -n "${KEEP_RATE_LOGS:-}" ] && mkdir -p "$KEEP_RATE_LOGS" && cp -r "$dir" "$KEEP_RATE_LOGS/"
