@@ -24,7 +24,8 @@
 #   PG_BIN         PostgreSQL's bin folder (default: initdb's on PATH, else the newest /usr/lib/postgresql/*/bin)
 #   RATE_CLIENTS   clients of the fixed-rate run (default 1000; 0 = skip it)
 #   RATE           pgbench -R of that run, transactions per second (default 5000)
-#   RATE_SECONDS   length of that run (default 15)
+#   RATE_SECONDS   length of that run (default 30; logins take part of it)
+#   KEEP_WORK      set: keep the temp folder (logs of PostgreSQL, PgBouncer, Sluice; pgbench logs) for a look afterwards
 set -euo pipefail
 
 BENCH_SECONDS=${BENCH_SECONDS:-10}
@@ -37,7 +38,7 @@ WARMUP_SECONDS=${WARMUP_SECONDS:-3}
 TARGETS=${TARGETS:-direct pgbouncer sluice}
 RATE_CLIENTS=${RATE_CLIENTS:-1000}
 RATE=${RATE:-5000}
-RATE_SECONDS=${RATE_SECONDS:-15}
+RATE_SECONDS=${RATE_SECONDS:-30}
 
 # Every client is a socket in pgbench and in the pooler (PgBouncer inherits this limit): 1,000 clients need more
 # than the usual 1,024 descriptors.
@@ -103,7 +104,7 @@ cleanup() {
         as_server_user "$pg_bin/pg_ctl" -D "$work/pg" -m immediate -w stop >/dev/null 2>&1 \
             || stop_pid "$(head -1 "$work/pg/postmaster.pid")"
     fi
-    rm -rf "$work"
+    if [ -n "${KEEP_WORK:-}" ]; then log "kept $work (KEEP_WORK)"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -210,7 +211,8 @@ logfile = $work/pgbouncer.log
 pidfile = $work/pgbouncer.pid
 INI
     chown -R "$server_user:" "$work/pgbouncer.ini" "$work/userlist.txt" 2>/dev/null || true
-    as_server_user "$pgbouncer" -d "$work/pgbouncer.ini"
+    # runuser starts a PAM session, which puts the soft descriptor limit back to 1,024: raise it again for PgBouncer.
+    as_server_user bash -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"' pgbouncer "$pgbouncer" -d "$work/pgbouncer.ini"
     for _ in $(seq 50); do [ -s "$work/pgbouncer.pid" ] && break; sleep 0.1; done
     if ! [ -s "$work/pgbouncer.pid" ] || ! wait_listening "$pgbouncer_port" "$(cat "$work/pgbouncer.pid")" 15; then
         log "PgBouncer did not start:"; tail -20 "$work/pgbouncer.log" >&2 || true
@@ -285,8 +287,8 @@ run() {
     [ -n "$port" ] || { echo "- -"; return; }
     local before=0 after=0 out tps txs
     [ -n "$pid" ] && before=$(cpu_ticks "$pid")
-    if ! out=$(timeout --kill-after=5 $((BENCH_SECONDS + 60)) "$pgbench" -n -h 127.0.0.1 -p "$port" -U bench "$@" bench 2>&1); then
-        log "pgbench $* on port $port failed: $(echo "$out" | grep -v '^progress' | tail -3 | tr '\n' ' ')"
+    if ! out=$(timeout --kill-after=5 $((BENCH_SECONDS + 60)) "$pgbench" -P 5 -n -h 127.0.0.1 -p "$port" -U bench "$@" bench 2>&1); then
+        log "pgbench $* on port $port failed: $(echo "$out" | grep -v '^progress\|^pgbench (' | grep -i -m 3 'error\|abort\|fatal\|timed out' | tr '\n' ' ')$(echo "$out" | grep -v '^progress\|^pgbench (' | tail -1)"
     fi
     [ -n "$pid" ] && after=$(cpu_ticks "$pid")
     tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
@@ -303,7 +305,7 @@ run() {
     fi
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b == 0) print "-"; else printf "%.2f", a / b }'; }
 threads() { [ "$1" -lt "$THREADS" ] && echo "$1" || echo "$THREADS"; }
 pgbouncer_pid() { [ -s "$work/pgbouncer.pid" ] && cat "$work/pgbouncer.pid" || true; }
 
@@ -346,36 +348,45 @@ for case in "${cases[@]}"; do
 done
 
 # --- many clients at a fixed rate: latency percentiles from the per-transaction log ------------------------------------
-# run_rate PORT PID NAME ARGS... -> "TPS P50_MS P99_MS FAILED CPU_US_PER_TX" (dashes when it failed)
+# run_rate PORT PID NAME ARGS... -> "STEADY_TPS P50_MS P99_MS CONNECT_S FAILED CPU_US_PER_TX" (dashes when it failed)
 run_rate() {
     local port=$1 pid=$2 name=$3; shift 3
-    [ -n "$port" ] || { echo "- - - - -"; return; }
+    [ -n "$port" ] || { echo "- - - - - -"; return; }
     local dir="$work/rate-$name" before=0 after=0 out tps txs failed
     rm -rf "$dir"; mkdir -p "$dir"
     [ -n "$pid" ] && before=$(cpu_ticks "$pid")
     if ! out=$(cd "$dir" && timeout --kill-after=5 $((RATE_SECONDS + 120)) "$pgbench" -n -h 127.0.0.1 -p "$port" -U bench "$@" bench 2>&1); then
-        log "pgbench $* on port $port failed: $(echo "$out" | grep -v '^progress' | tail -3 | tr '\n' ' ')"
+        log "pgbench $* on port $port failed: $(echo "$out" | grep -v '^progress\|^pgbench (' | grep -i -m 3 'error\|abort\|fatal\|timed out' | tr '\n' ' ')$(echo "$out" | grep -v '^progress\|^pgbench (' | tail -1)"
     fi
     [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+    [ -n "${KEEP_RATE_LOGS:-}" ] && mkdir -p "$KEEP_RATE_LOGS" && cp -r "$dir" "$KEEP_RATE_LOGS/"
     tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
     txs=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out" | head -1)
     failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out" | head -1)
     if [ -z "$tps" ] || ! compgen -G "$dir/pgbench_log.*" >/dev/null; then
         log "pgbench $* on port $port reported no tps: $(echo "$out" | tail -3 | tr '\n' ' ')"
-        echo "- - - - -"; return
+        echo "- - - - - -"; return
     fi
-    # Log lines: client transaction latency_us script epoch_s epoch_us [lag_us]; with -R the latency counts from the
-    # scheduled start, so time spent queueing for a server (or behind a slow pooler) shows in it.
+    # Log lines: client transaction latency_us script epoch_s epoch_us [lag_us], written as each transaction ends;
+    # with -R the latency counts from the scheduled start, so queueing for a server (or behind a slow pooler) shows.
+    # pgbench logs in every client before the first transaction, and its -T clock runs meanwhile (1,000 SCRAM logins
+    # take seconds; it prints that as "initial connection time"), so the TPS here is over the logged part only: from
+    # the first scheduled start to the last end.
     local percentiles
-    percentiles=$(cat "$dir"/pgbench_log.* | awk '$3 != "skipped" && $3 != "failed" { print $3 }' | sort -n \
-        | awk '{ v[NR] = $1 } END { if (NR == 0) { print "- -"; exit }
-                 i50 = int(NR * 0.50); if (i50 < NR * 0.50) i50++; i99 = int(NR * 0.99); if (i99 < NR * 0.99) i99++;
-                 printf "%.2f %.2f", v[i50] / 1000, v[i99] / 1000 }')
+    percentiles=$(cat "$dir"/pgbench_log.* | awk '$3 != "skipped" && $3 != "failed" { printf "%s %.6f\n", $3, $5 + $6 / 1e6 }' | sort -n \
+        | awk '{ v[NR] = $1; if (tmax == "" || $2 > tmax) tmax = $2; if (start == "" || $2 - $1 / 1e6 < start) start = $2 - $1 / 1e6 }
+             END { if (NR == 0 || tmax <= start) { print "- - -"; exit }
+                   i50 = int(NR * 0.50); if (i50 < NR * 0.50) i50++; i99 = int(NR * 0.99); if (i99 < NR * 0.99) i99++;
+                   printf "%.0f %.2f %.2f", NR / (tmax - start), v[i50] / 1000, v[i99] / 1000 }')
+    local login
+    login=$(sed -n 's/^initial connection time = \([0-9.]*\) ms.*/\1/p' <<<"$out" | head -1)
+    login=$(awk -v ms="${login:-}" 'BEGIN { if (ms == "") print "-"; else printf "%.1f", ms / 1000 }')
+    percentiles="$percentiles $login"
     local cpu="-"
     if [ -n "$pid" ] && [ "${txs:-0}" -gt 0 ]; then
         cpu=$(awk -v t=$((after - before)) -v hz="$clk_tck" -v n="$txs" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
     fi
-    echo "$(printf '%.0f' "$tps") $percentiles ${failed:-0} $cpu"
+    echo "$percentiles ${failed:-0} $cpu"
 }
 
 rate_rows=()
@@ -384,12 +395,12 @@ if [ "$RATE_CLIENTS" -gt 0 ]; then
         args=(-S -M "$protocol" -c "$RATE_CLIENTS" -j "$(threads "$RATE_CLIENTS")" -R "$RATE" -T "$RATE_SECONDS" -l)
         log "select-only, $protocol, $RATE_CLIENTS clients at $RATE tx/s"
         if [ "$protocol" = prepared ] && [ "$pgbouncer_prepared" = no ]; then
-            pgb=(n/a - - - -)
+            pgb=(n/a - - - - -)
         else
             read -r -a pgb <<<"$(run_rate "$pgbouncer_port" "$(pgbouncer_pid)" "pgbouncer-$protocol" "${args[@]}")"
         fi
         read -r -a sl <<<"$(run_rate "$sluice_port" "$sluice_pid" "sluice-$protocol" "${args[@]}")"
-        rate_rows+=("| select-only, $protocol, $RATE_CLIENTS clients, -R $RATE | ${pgb[0]} | ${pgb[1]} | ${pgb[2]} | ${pgb[3]} | ${pgb[4]} | ${sl[0]} | ${sl[1]} | ${sl[2]} | ${sl[3]} | ${sl[4]} |")
+        rate_rows+=("| select-only, $protocol, $RATE_CLIENTS clients, -R $RATE | ${pgb[0]} | ${pgb[1]} | ${pgb[2]} | ${pgb[3]} | ${pgb[4]} | ${pgb[5]} | ${sl[0]} | ${sl[1]} | ${sl[2]} | ${sl[3]} | ${sl[4]} | ${sl[5]} |")
     done
 fi
 
@@ -404,9 +415,11 @@ printf '%s\n' "${rows[@]}"
 [ "$pgbouncer_prepared" = no ] && echo && echo "n/a: PgBouncer $pgbouncer_version has no protocol-level prepared statements in $MODE mode (1.21+ has max_prepared_statements)."
 if [ "${#rate_rows[@]}" -gt 0 ]; then
     echo
-    echo "$RATE_CLIENTS clients at a fixed rate (pgbench -R $RATE), ${RATE_SECONDS} s per run, same pool ($pool); latency in ms from the per-transaction log (-l), counted from each transaction's scheduled start:"
+    echo "$RATE_CLIENTS clients at a fixed rate (pgbench -R $RATE), ${RATE_SECONDS} s per run, same pool ($pool). From pgbench's per-transaction log (-l),"
+    echo "after every client had logged in ('login s': how long that took, inside the run's time): TPS over the logged part,"
+    echo "p50/p99 latency in ms from each transaction's scheduled start. CPU µs/tx is over the whole run, logins included."
     echo
-    echo "| run | PgBouncer TPS | PgBouncer p50 | PgBouncer p99 | PgBouncer failed | PgBouncer CPU µs/tx | Sluice TPS | Sluice p50 | Sluice p99 | Sluice failed | Sluice CPU µs/tx |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    echo "| run | PgBouncer TPS | p50 | p99 | login s | failed | CPU µs/tx | Sluice TPS | p50 | p99 | login s | failed | CPU µs/tx |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     printf '%s\n' "${rate_rows[@]}"
 fi

@@ -211,6 +211,34 @@ public sealed class FaultTests(PostgresFixture fixture)
         Assert.Equal(1, await canceller.ScalarAsync<int>("SELECT 1", token));
     }
 
+    [Fact]
+    public async Task A_cancel_request_with_a_wrong_secret_key_changes_nothing()
+    {
+        var trust = TestRoles.Trust;
+        await using var proxy = await fixture.StartProxyOnThreadPoolAsync(fixture.CreateProxyConfig(PoolMode.Transaction, 2));
+        using var timeout = new CancellationTokenSource(Sql.TestTimeout);
+        var token = timeout.Token;
+        await using var client = await RawClient.ConnectAsync(proxy.Port, trust.Name, null, PostgresFixture.Database, token);
+        client.Query("SELECT pg_backend_pid()");
+        var pid = int.Parse(Encoding.UTF8.GetString((await client.RoundTripAsync(token)).Single(m => m.Code == 'D').Payload[6..]), System.Globalization.CultureInfo.InvariantCulture);
+
+        client.Query("SELECT pg_sleep(20)");
+        await client.FlushAsync(token);
+        Assert.True(await Sql.EventuallyAsync(
+            async () => await Sql.OnPrimaryAsync<string>(fixture, $"SELECT state FROM pg_stat_activity WHERE pid = {pid}") == "active",
+            TimeSpan.FromSeconds(10)));
+
+        await client.SendCancelAsync(proxy.Port, token, secretKey: client.SecretKey ^ 0x5a5a5a5a);
+        await Task.Delay(500, token);
+        Assert.Equal("active", await Sql.OnPrimaryAsync<string>(fixture, $"SELECT state FROM pg_stat_activity WHERE pid = {pid}"));
+
+        var stopwatch = Stopwatch.StartNew();
+        await client.SendCancelAsync(proxy.Port, token);
+        var replies = await client.ReadUntilReadyAsync(token);
+        Assert.Equal("57014", Assert.Single(replies, m => m.Code == 'E').Fields()['C']);
+        Assert.True(stopwatch.Elapsed < Promptly, $"the cancel took {stopwatch.Elapsed}");
+    }
+
     private Task<string> CreateTableAsync(string name, string columns) =>
         fixture.Cluster.ExecuteAsync(fixture.PrimaryPort, $"DROP TABLE IF EXISTS {name}; CREATE TABLE {name} ({columns});", PostgresFixture.Database);
 }

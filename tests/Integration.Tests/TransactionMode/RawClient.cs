@@ -89,12 +89,12 @@ internal sealed class RawClient : IAsyncDisposable
 
     public int SecretKey { get; private set; }
 
-    /// <summary>Sends a CancelRequest for this client on a new connection and waits until the proxy closes it.</summary>
-    public async Task SendCancelAsync(int port, CancellationToken cancellationToken)
+    /// <summary>Sends a CancelRequest for this client (or with another secret key) on a new connection and waits until the proxy closes it.</summary>
+    public async Task SendCancelAsync(int port, CancellationToken cancellationToken, int? secretKey = null)
     {
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync("127.0.0.1", port, cancellationToken);
-        await socket.SendAsync((byte[])[.. BigEndian(16), .. BigEndian(80877102), .. BigEndian(ProcessId), .. BigEndian(SecretKey)], cancellationToken);
+        await socket.SendAsync((byte[])[.. BigEndian(16), .. BigEndian(80877102), .. BigEndian(ProcessId), .. BigEndian(secretKey ?? SecretKey)], cancellationToken);
         var buffer = new byte[16];
         while (await socket.ReceiveAsync(buffer, cancellationToken) > 0)
         {
