@@ -43,7 +43,9 @@ internal sealed class SocketListener : IAsyncDisposable
         }
 
         var listener = new SocketListener(socket, onAccepted);
-        listener._acceptLoop = listener.AcceptLoopAsync();
+        // On the thread pool whatever the caller's context: sessions must never run on a host's synchronization
+        // context (a test runner's, a UI's), where their continuations would queue behind unrelated work.
+        listener._acceptLoop = Task.Run(listener.AcceptLoopAsync);
         return listener;
     }
 

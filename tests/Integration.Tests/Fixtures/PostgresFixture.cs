@@ -75,8 +75,13 @@ public sealed class PostgresFixture : IAsyncLifetime
     /// every <see cref="TestRoles"/> role (client auth = the role's server auth, plain passwords so Sluice can log in to
     /// PostgreSQL with them), the superuser, and <see cref="AdminUser"/> for the admin console. Adjust it with `with`.
     /// </summary>
+    /// <remarks>
+    /// Read/write splitting is off here: most tests read back what they just wrote, which a streaming replica may not
+    /// have replayed yet. Routing tests turn it on with their own [routing] section.
+    /// </remarks>
     public ProxyConfig CreateProxyConfig(PoolMode poolMode = PoolMode.Transaction, int poolSize = 5) => new()
     {
+        Routing = new RoutingSection { ReadWriteSplit = false },
         Server = new ServerSection { Listen = ["127.0.0.1:0"], HttpListen = "127.0.0.1:0", AdminUsers = [AdminUser] },
         Pool = new PoolSection { Mode = poolMode, Size = poolSize },
         Users =
