@@ -208,10 +208,13 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until the replica has replayed everything the primary had written when this was called.</summary>
+    /// <summary>
+    /// Waits until the replica has replayed everything the primary had committed when this was called: up to the
+    /// insert position, since with synchronous_commit = off a commit can still be unwritten.
+    /// </summary>
     public async Task WaitForReplicaCatchUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var target = await ExecuteOnPrimaryAsync("SELECT pg_current_wal_lsn()", cancellationToken);
+        var target = await ExecuteOnPrimaryAsync("SELECT pg_current_wal_insert_lsn()", cancellationToken);
         var stopwatch = Stopwatch.StartNew();
         while (await ExecuteAsync(ReplicaPort, $"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn", cancellationToken: cancellationToken) != "t")
         {

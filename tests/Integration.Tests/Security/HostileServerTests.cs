@@ -19,7 +19,7 @@ public sealed class HostileServerTests(PostgresFixture fixture, ITestOutputHelpe
     private const string HostileUser = "hostile_user";
     private const int RoundsPerMode = 3;
 
-    [Fact(Skip = "BUG: a round against the hostile fake server now hangs (a client left without an answer; cause not found yet, likely the same as the contention hang in bench/RESULTS.md note 1). Re-enable once found.")]
+    [Fact(Skip = "BUG: a round against the hostile fake server hangs (a client left without an answer; cause not found yet, possibly the same as the contention hang in bench/RESULTS.md note 1). Re-enable once found.")]
     public async Task Garbage_from_a_server_gives_its_clients_08006_and_its_pool_survives()
     {
         await using var server = new HostileServer();

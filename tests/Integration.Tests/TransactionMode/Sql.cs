@@ -95,7 +95,8 @@ internal static class Sql
     {
         await using var connection = await OpenAsync(fixture.Cluster.ConnectionString(port ?? fixture.PrimaryPort, PostgresFixture.Database));
         await using var command = new NpgsqlCommand(
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'client backend'", connection);
+            // Pool connections only: the health monitor's own connection (sluice-monitor) may log in as the same role.
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'client backend' AND application_name <> 'sluice-monitor'", connection);
         command.Parameters.AddWithValue(role);
         return (long)(await command.ExecuteScalarAsync())!;
     }
