@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using Microsoft.Extensions.Logging;
 using Sluice.Integration.Tests.Fixtures;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Demo;
@@ -287,7 +286,7 @@ public sealed class MonitorTests(PostgresFixture fixture, ITestOutputHelper outp
 
     private async Task<RunningProxy> StartAsync(ProxyConfig config)
     {
-        var loggerFactory = LoggerFactory.Create(builder => builder.SetMinimumLevel(LogLevel.Information).AddProvider(new TestOutputLoggerProvider(output)));
+        var loggerFactory = RoutingTestSupport.Logging(output);
         return await fixture.StartProxyAsync(config, loggerFactory);
     }
 
@@ -320,35 +319,5 @@ public sealed class MonitorTests(PostgresFixture fixture, ITestOutputHelper outp
         }
 
         output.WriteLine($"{what}: after {stopwatch.Elapsed.TotalMilliseconds:0} ms");
-    }
-
-    /// <summary>The proxy's log lines in the test's output, to see what the monitor decided when a test fails.</summary>
-    private sealed class TestOutputLoggerProvider(ITestOutputHelper output) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new Logger(output, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(ITestOutputHelper output, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                try
-                {
-                    output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {category}: {formatter(state, exception)}");
-                }
-                catch (InvalidOperationException)
-                {
-                    // The test has finished; its output is closed.
-                }
-            }
-        }
     }
 }
