@@ -51,6 +51,13 @@ internal sealed class ServerProbeLoop : IAsyncDisposable
         _stop.Dispose();
     }
 
+    /// <summary>
+    /// How much longer than its own timeout a check may take before it is abandoned: Npgsql honours the timeout, but a
+    /// server that stalls in the middle of a TLS handshake can hold a check past it, and one stuck check must not freeze
+    /// the server's health (or the proxy's shutdown).
+    /// </summary>
+    private static readonly TimeSpan s_abandonAfter = TimeSpan.FromSeconds(1);
+
     private async Task RunAsync()
     {
         var stopping = _stop.Token;
@@ -103,23 +110,27 @@ internal sealed class ServerProbeLoop : IAsyncDisposable
                 await CloseAsync();
                 _connection = new NpgsqlConnection(connectionString);
                 _connectionString = connectionString;
-                await _connection.OpenAsync(timeout.Token);
+                await _connection.OpenAsync(timeout.Token).WaitAsync(target.Timeout + s_abandonAfter, stopping);
             }
 
-            var probe = await ServerCheck.RunAsync(_connection, timeout.Token);
+            var probe = await ServerCheck.RunAsync(_connection, timeout.Token).WaitAsync(target.Timeout + s_abandonAfter, stopping);
             _monitor.ReportCheck(Database, Server, probe, sentAt);
         }
-        catch (Exception exception) when (!stopping.IsCancellationRequested && IsCheckFailure(exception))
+        catch (Exception exception) when (!stopping.IsCancellationRequested)
         {
+            // Whatever went wrong (a refused connection, a TLS handshake the server botched, garbage where a reply
+            // should be) is this server's failed check; the loop itself must live on.
             await CloseAsync();
             var error = timeout.IsCancellationRequested ? $"no answer within {target.Timeout.TotalSeconds:0.###} s" : Describe(exception);
             _monitor.ReportFailure(Database, Server, error, target.Login);
         }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopping while a check hangs: it is abandoned, not awaited.
+            await CloseAsync();
+            throw;
+        }
     }
-
-    private static bool IsCheckFailure(Exception exception) =>
-        exception is NpgsqlException or IOException or SocketException or TimeoutException or OperationCanceledException
-            or InvalidDataException or InvalidOperationException or InvalidCastException;
 
     /// <summary>The cause a person can act on: the server's own error, or the innermost network error.</summary>
     private static string Describe(Exception exception)
@@ -138,20 +149,37 @@ internal sealed class ServerProbeLoop : IAsyncDisposable
         return inner.Message;
     }
 
+    /// <summary>
+    /// Closes the connection, waiting a moment at most: closing a connection to a server that stopped answering can
+    /// hang in the driver, and the loop must go on (or stop) regardless. What does not finish in time finishes alone.
+    /// </summary>
     private async ValueTask CloseAsync()
     {
-        if (_connection is { } connection)
+        if (_connection is not { } connection)
         {
-            _connection = null;
-            _connectionString = null;
-            try
-            {
-                await connection.DisposeAsync();
-            }
-            catch (Exception exception) when (IsCheckFailure(exception))
-            {
-                // Closing a connection that already broke: nothing left to release.
-            }
+            return;
+        }
+
+        _connection = null;
+        _connectionString = null;
+        try
+        {
+            await DisposeQuietlyAsync(connection).WaitAsync(s_abandonAfter);
+        }
+        catch (TimeoutException)
+        {
+        }
+    }
+
+    private static async Task DisposeQuietlyAsync(NpgsqlConnection connection)
+    {
+        try
+        {
+            await connection.DisposeAsync();
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // Closing a connection that already broke: nothing left to release.
         }
     }
 }

@@ -128,45 +128,52 @@ public sealed partial class ProxyServer : IAsyncDisposable
             return;
         }
 
-        LogDraining(_logger, _runtime.Sessions.Count);
-        await _runtime.Draining.CancelAsync();
-        foreach (var listener in _listeners)
+        try
         {
-            await listener.DisposeAsync();
-        }
+            LogDraining(_logger, _runtime.Sessions.Count);
+            await _runtime.Draining.CancelAsync();
+            foreach (var listener in _listeners)
+            {
+                await listener.DisposeAsync();
+            }
 
-        foreach (var session in _runtime.Sessions.Keys)
+            foreach (var session in _runtime.Sessions.Keys)
+            {
+                session.RequestShutdown();
+            }
+
+            var timeout = _runtime.Config.Server.ShutdownTimeout;
+            var started = Stopwatch.GetTimestamp();
+            while (!_runtime.Sessions.IsEmpty && (timeout <= TimeSpan.Zero || Stopwatch.GetElapsedTime(started) < timeout) && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(50, CancellationToken.None);
+            }
+
+            foreach (var session in _runtime.Sessions.Keys)
+            {
+                session.ForceShutdown();
+            }
+
+            var closeStarted = Stopwatch.GetTimestamp();
+            while (!_runtime.Sessions.IsEmpty && Stopwatch.GetElapsedTime(closeStarted) < TimeSpan.FromSeconds(5))
+            {
+                await Task.Delay(20, CancellationToken.None);
+            }
+
+            if (_http is not null)
+            {
+                await _http.DisposeAsync();
+                _http = null;
+            }
+
+            await _runtime.DisposeAsync();
+            LogStopped(_logger);
+        }
+        finally
         {
-            session.RequestShutdown();
+            // A part that failed to stop must not leave a second StopAsync (DisposeAsync after StopAsync) waiting forever.
+            _stoppedSource.TrySetResult();
         }
-
-        var timeout = _runtime.Config.Server.ShutdownTimeout;
-        var started = Stopwatch.GetTimestamp();
-        while (!_runtime.Sessions.IsEmpty && (timeout <= TimeSpan.Zero || Stopwatch.GetElapsedTime(started) < timeout) && !cancellationToken.IsCancellationRequested)
-        {
-            await Task.Delay(50, CancellationToken.None);
-        }
-
-        foreach (var session in _runtime.Sessions.Keys)
-        {
-            session.ForceShutdown();
-        }
-
-        var closeStarted = Stopwatch.GetTimestamp();
-        while (!_runtime.Sessions.IsEmpty && Stopwatch.GetElapsedTime(closeStarted) < TimeSpan.FromSeconds(5))
-        {
-            await Task.Delay(20, CancellationToken.None);
-        }
-
-        if (_http is not null)
-        {
-            await _http.DisposeAsync();
-            _http = null;
-        }
-
-        await _runtime.DisposeAsync();
-        LogStopped(_logger);
-        _stoppedSource.TrySetResult();
     }
 
     public async ValueTask DisposeAsync() => await StopAsync();

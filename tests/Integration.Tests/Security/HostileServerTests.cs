@@ -19,7 +19,7 @@ public sealed class HostileServerTests(PostgresFixture fixture, ITestOutputHelpe
     private const string HostileUser = "hostile_user";
     private const int RoundsPerMode = 3;
 
-    [Fact(Skip = "BUG: a round against the hostile fake server hangs (a client left without an answer; cause not found yet, possibly the same as the contention hang in bench/RESULTS.md note 1). Re-enable once found.")]
+    [Fact]
     public async Task Garbage_from_a_server_gives_its_clients_08006_and_its_pool_survives()
     {
         await using var server = new HostileServer();
@@ -54,7 +54,6 @@ public sealed class HostileServerTests(PostgresFixture fixture, ITestOutputHelpe
                 outcomes.Add((mode, await RoundAsync(proxy.Port)));
             }
         }
-
         await server.SetModeAsync(HostileMode.WellBehaved);
         var recovered = await RoundAsync(proxy.Port);
         await stop.CancelAsync();
