@@ -68,6 +68,77 @@ public class MessageWriterTests
     }
 
     [Fact]
+    public void Error_fields_are_copied_with_a_name_replaced_wherever_the_payload_is_split()
+    {
+        var original = new Bytes()
+            .Byte('S').CString("ERROR")
+            .Byte('V').CString("ERROR")
+            .Byte('C').CString("08P01")
+            .Byte('M').CString("bind message supplies 1 parameters, but prepared statement \"sluice_7\" requires 2")
+            .Byte('D').CString("sluice_7 and sluice_7")
+            .Byte('H').CString("not sluice_71, xsluice_7 nor sluice_7$")
+            .Byte('P').CString("15")
+            .Byte('F').CString("postgres.c")
+            .Byte('R').CString("exec_bind_message")
+            .Byte(0)
+            .ToArray();
+        var expected = new Bytes()
+            .Byte('S').CString("ERROR")
+            .Byte('V').CString("ERROR")
+            .Byte('C').CString("08P01")
+            .Byte('M').CString("bind message supplies 1 parameters, but prepared statement \"my statement ü\" requires 2")
+            .Byte('D').CString("my statement ü and my statement ü")
+            .Byte('H').CString("not sluice_71, xsluice_7 nor sluice_7$")
+            .Byte('P').CString("15")
+            .Byte('F').CString("postgres.c")
+            .Byte('R').CString("exec_bind_message")
+            .Byte(0)
+            .ToMessage('E');
+
+        foreach (var payload in Sequences.AllSplits(original, threeWayLimit: 0))
+        {
+            var writer = new ArrayBufferWriter<byte>(1);
+            Assert.True(MessageWriter.TryWriteFieldsReplacing(writer, (byte)'E', payload, "sluice_7", "my statement ü"));
+            Assert.Equal(expected, writer.WrittenSpan.ToArray());
+        }
+    }
+
+    [Fact]
+    public void Error_fields_replacing_a_name_keep_bytes_in_other_encodings_and_find_names_in_localized_quotes()
+    {
+        // LATIN1 "Ä" (0xC4) is not UTF-8: it must come through untouched, not as U+FFFD.
+        var original = new Bytes().Byte('M').Raw(0xC4).Text(" »s_2« ").Raw(0xC4).Byte(0).Byte('C').CString("26000").Byte(0).ToArray();
+        var expected = new Bytes().Byte('M').Raw(0xC4).Text(" »p« ").Raw(0xC4).Byte(0).Byte('C').CString("26000").Byte(0).ToMessage('N');
+
+        var writer = new ArrayBufferWriter<byte>(1);
+        Assert.True(MessageWriter.TryWriteFieldsReplacing(writer, (byte)'N', new ReadOnlySequence<byte>(original), "s_2", "p"));
+
+        Assert.Equal(expected, writer.WrittenSpan.ToArray());
+    }
+
+    [Theory]
+    [InlineData("prepared statement \"sluice_12\" does not exist")]
+    [InlineData("no statement at all")]
+    public void Error_fields_without_the_name_are_not_written(string message)
+    {
+        var payload = new Bytes().Byte('S').CString("ERROR").Byte('C').CString("26000").Byte('M').CString(message).Byte(0).ToArray();
+        var writer = new ArrayBufferWriter<byte>(1);
+
+        Assert.False(MessageWriter.TryWriteFieldsReplacing(writer, (byte)'E', new ReadOnlySequence<byte>(payload), "sluice_1", "mine"));
+
+        Assert.Equal(0, writer.WrittenCount);
+    }
+
+    [Fact]
+    public void Error_fields_with_an_unterminated_value_are_rejected()
+    {
+        var payload = new Bytes().Byte('M').Text("sluice_1").ToArray();
+
+        var ex = Assert.Throws<ProtocolViolationException>(() => MessageWriter.TryWriteFieldsReplacing(new ArrayBufferWriter<byte>(), (byte)'E', new ReadOnlySequence<byte>(payload), "sluice_1", "mine"));
+        Assert.StartsWith("Malformed ErrorResponse/NoticeResponse message", ex.Message);
+    }
+
+    [Fact]
     public void Authentication_requests_round_trip()
     {
         var md5 = BackendMessageReader.ReadAuthentication(ReadPayload(Write(w => MessageWriter.WriteAuthenticationMd5Password(w, [1, 2, 3, 4])), 'R'));

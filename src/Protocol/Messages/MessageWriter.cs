@@ -31,6 +31,43 @@ public static class MessageWriter
     public static void WriteNoticeResponse(IBufferWriter<byte> writer, string severity, string sqlState, string message)
         => WriteFields(writer, (byte)BackendMessageCode.NoticeResponse, severity, sqlState, message, detail: null, hint: null);
 
+    /// <summary>
+    /// Copies an ErrorResponse or NoticeResponse <paramref name="payload"/> (every field, in order) with each
+    /// whole-word occurrence of <paramref name="name"/> in a field value replaced by <paramref name="replacement"/>.
+    /// The rest is copied byte for byte, never decoded: a server's text is in the client's encoding, which need not be
+    /// UTF-8. False, with nothing written, when no field value holds the name. A name is a whole word when no ASCII
+    /// letter, digit, '_' or '$' touches it, so "s_1" is not found inside "s_12"; localized quotes («», „“) still count
+    /// as boundaries.
+    /// </summary>
+    public static bool TryWriteFieldsReplacing(IBufferWriter<byte> writer, byte code, in ReadOnlySequence<byte> payload, string name, string replacement)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var length = checked((int)payload.Length);
+        var rented = ArrayPool<byte>.Shared.Rent(length + (2 * (CStringLength(name) + CStringLength(replacement))));
+        try
+        {
+            var source = rented.AsSpan(0, length);
+            payload.CopyTo(source);
+            var find = rented.AsSpan(length, ProtocolEncoding.Relaxed.GetBytes(name, rented.AsSpan(length)));
+            var replaceStart = length + find.Length;
+            var replace = rented.AsSpan(replaceStart, ProtocolEncoding.Relaxed.GetBytes(replacement, rented.AsSpan(replaceStart)));
+            var found = ReplaceInFields(source, find, replace, default);
+            if (found == 0)
+            {
+                return false;
+            }
+
+            var span = Begin(writer, code, checked(length + (found * (replace.Length - find.Length))), out var total);
+            ReplaceInFields(source, find, replace, span.Slice(HeaderSize, total - HeaderSize));
+            End(writer, total, total);
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
     public static void WriteAuthenticationOk(IBufferWriter<byte> writer)
         => WriteAuthenticationCode(writer, AuthenticationRequestType.Ok);
 
@@ -406,6 +443,62 @@ public static class MessageWriter
         span[pos++] = 0;
         End(writer, pos, total);
     }
+
+    /// <summary>
+    /// Counts the whole-word occurrences of <paramref name="find"/> in the field values of <paramref name="fields"/>;
+    /// when <paramref name="destination"/> is not empty, also writes the fields there with each one replaced.
+    /// </summary>
+    private static int ReplaceInFields(ReadOnlySpan<byte> fields, ReadOnlySpan<byte> find, ReadOnlySpan<byte> replace, Span<byte> destination)
+    {
+        var found = 0;
+        var written = 0;
+        var copied = 0;
+        var pos = 0;
+        while (pos < fields.Length && fields[pos] != 0)
+        {
+            var valueStart = pos + 1;
+            var valueLength = fields.Slice(valueStart).IndexOf((byte)0);
+            if (valueLength < 0)
+            {
+                throw new ProtocolViolationException("Malformed ErrorResponse/NoticeResponse message: a field value is not terminated.");
+            }
+
+            var value = fields.Slice(valueStart, valueLength);
+            for (var at = value.IndexOf(find); at >= 0;)
+            {
+                var end = at + find.Length;
+                var from = at + 1;
+                if ((at == 0 || !IsWordByte(value[at - 1])) && (end == value.Length || !IsWordByte(value[end])))
+                {
+                    from = end;
+                    found++;
+                    if (!destination.IsEmpty)
+                    {
+                        var matchStart = valueStart + at;
+                        fields[copied..matchStart].CopyTo(destination.Slice(written));
+                        written += matchStart - copied;
+                        replace.CopyTo(destination.Slice(written));
+                        written += replace.Length;
+                        copied = matchStart + find.Length;
+                    }
+                }
+
+                var next = value.Slice(from).IndexOf(find);
+                at = next < 0 ? -1 : from + next;
+            }
+
+            pos = valueStart + valueLength + 1;
+        }
+
+        if (!destination.IsEmpty)
+        {
+            fields.Slice(copied).CopyTo(destination.Slice(written));
+        }
+
+        return found;
+    }
+
+    private static bool IsWordByte(byte b) => b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9') or (byte)'_' or (byte)'$';
 
     private static int WriteField(Span<byte> destination, byte field, string value)
     {

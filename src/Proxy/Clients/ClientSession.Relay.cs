@@ -678,6 +678,11 @@ internal sealed partial class ClientSession
                         server.MarkBroken();
                     }
 
+                    if (forward && Renaming && ForwardStatementError(error, payload, output))
+                    {
+                        forward = false;
+                    }
+
                     break;
             }
 

@@ -31,6 +31,9 @@ internal sealed partial class ClientSession
 {
     private readonly Dictionary<string, PreparedStatement> _clientStatements = new(StringComparer.Ordinal);
     private readonly ReplyQueue _replies = new();
+
+    /// <summary>The reply whose message the server's last ErrorResponse answers. Pump only.</summary>
+    private PendingReply _failedReply;
     private long _lastActivity;
     private string? _lastStatementText;
     private List<KeyValuePair<string, string>>? _restoreAfterExecute;
@@ -341,7 +344,7 @@ internal sealed partial class ClientSession
                     }
                     else
                     {
-                        PrepareLocked(server, statement, ReplyAction.Forward);
+                        PrepareLocked(server, statement, ReplyAction.Forward, parse.StatementName);
                     }
                 }
 
@@ -350,8 +353,8 @@ internal sealed partial class ClientSession
             case FrontendMessageCode.Bind when IsNamed(inspection.StatementName) && _clientStatements.TryGetValue(inspection.StatementName!, out var bound):
                 lock (_linkLock)
                 {
-                    EnsurePreparedLocked(server, bound);
-                    _replies.Enqueue(new PendingReply(ReplyTo.Bind, ReplyAction.Forward));
+                    EnsurePreparedLocked(server, bound, inspection.StatementName!);
+                    _replies.Enqueue(new PendingReply(ReplyTo.Bind, ReplyAction.Forward, bound, inspection.StatementName));
                 }
 
                 var rest = (int)(header.FrameLength - inspection.PrefixLength);
@@ -364,8 +367,8 @@ internal sealed partial class ClientSession
                                                    && _clientStatements.TryGetValue(inspection.StatementName!, out var described):
                 lock (_linkLock)
                 {
-                    EnsurePreparedLocked(server, described);
-                    _replies.Enqueue(new PendingReply(ReplyTo.Describe, ReplyAction.Forward));
+                    EnsurePreparedLocked(server, described, inspection.StatementName!);
+                    _replies.Enqueue(new PendingReply(ReplyTo.Describe, ReplyAction.Forward, described, inspection.StatementName));
                 }
 
                 MessageWriter.WriteDescribe(output, (byte)'S', described.ServerName);
@@ -400,7 +403,7 @@ internal sealed partial class ClientSession
     };
 
     /// <summary>Injects a Parse for a statement the server lacks (its success reply swallowed). Under _linkLock.</summary>
-    private void EnsurePreparedLocked(ServerConnection server, PreparedStatement statement)
+    private void EnsurePreparedLocked(ServerConnection server, PreparedStatement statement, string clientName)
     {
         if (server.Statements.Contains(statement))
         {
@@ -408,11 +411,14 @@ internal sealed partial class ClientSession
             return;
         }
 
-        PrepareLocked(server, statement, ReplyAction.Swallow);
+        PrepareLocked(server, statement, ReplyAction.Swallow, clientName);
     }
 
-    /// <summary>Sends the statement's Parse, first closing the coldest statement when the server's set is full. Under _linkLock.</summary>
-    private void PrepareLocked(ServerConnection server, PreparedStatement statement, ReplyAction action)
+    /// <summary>
+    /// Sends the statement's Parse, first closing the coldest statement when the server's set is full. The client's
+    /// name for it goes with the reply, so an error about it can name the client's statement. Under _linkLock.
+    /// </summary>
+    private void PrepareLocked(ServerConnection server, PreparedStatement statement, ReplyAction action, string clientName)
     {
         var output = server.Connection.Output;
         if (server.Statements.Add(statement, _runtime.Config.Pool.PreparedStatementsPerServer) is { } evicted)
@@ -422,7 +428,7 @@ internal sealed partial class ClientSession
         }
 
         output.Write(statement.ParseMessage);
-        _replies.Enqueue(new PendingReply(ReplyTo.Parse, action, statement));
+        _replies.Enqueue(new PendingReply(ReplyTo.Parse, action, statement, clientName));
     }
 
     /// <summary>
@@ -573,6 +579,33 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>
+    /// A server error about a renamed statement, on its way to the client. A stale statement (0A000 from Bind or
+    /// Describe: "cached plan must not change result type" after DDL) is retired from the shared cache, so the client's
+    /// next Parse of that text (drivers re-prepare on this error) prepares a fresh copy instead of getting the stale
+    /// one back. An error that names the shared copy ("sluice_7") is rewritten to name the client's statement. True
+    /// when the error was written here, rewritten. Pump only, right after <see cref="TakeReply"/> let the error through.
+    /// </summary>
+    private bool ForwardStatementError(ErrorFields error, in ReadOnlySequence<byte> payload, PipeWriter output)
+    {
+        var failed = _failedReply;
+        _failedReply = default;
+        if (failed.Statement is not { } statement)
+        {
+            return false;
+        }
+
+        if (error.SqlState == SqlState.FeatureNotSupported && failed.To is ReplyTo.Bind or ReplyTo.Describe)
+        {
+            // The stale copy stays on the servers (LRU-evicted in time): clients still bound to it get PostgreSQL's
+            // answer there, as they would without the pool.
+            _runtime.PreparedStatements.Retire(statement);
+        }
+
+        return failed.ClientName is { } clientName
+            && MessageWriter.TryWriteFieldsReplacing(output, (byte)BackendMessageCode.ErrorResponse, payload, statement.ServerName, clientName);
+    }
+
+    /// <summary>
     /// Matches one server message against the replies owed; false when it must not reach the client (the success
     /// reply to an injected Parse or Close). Pump only.
     /// </summary>
@@ -586,6 +619,7 @@ internal sealed partial class ClientSession
         WriteDueFakes(output);
         lock (_linkLock)
         {
+            _failedReply = default;
             if (!_replies.TryPeek(out var head))
             {
                 return true;
@@ -597,6 +631,8 @@ internal sealed partial class ClientSession
                 {
                     return true;
                 }
+
+                _failedReply = head;
 
                 // An extended-protocol message failed: the server skips everything up to Sync, made-up replies included.
                 while (_replies.TryPeek(out var skipped) && skipped.To != ReplyTo.Sync)

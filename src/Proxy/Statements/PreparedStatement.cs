@@ -47,7 +47,7 @@ internal sealed class PreparedStatementCache
 
     public PreparedStatement GetOrAdd(string query, int[] parameterTypes)
     {
-        var key = (query, parameterTypes.Length == 0 ? "" : string.Join(',', parameterTypes));
+        var key = Key(query, parameterTypes);
         if (_statements.TryGetValue(key, out var existing))
         {
             return existing;
@@ -55,4 +55,26 @@ internal sealed class PreparedStatementCache
 
         return _statements.GetOrAdd(key, static (k, state) => new PreparedStatement(Interlocked.Increment(ref state.Cache._nextId), k.Query, state.Types), (Cache: this, Types: parameterTypes));
     }
+
+    /// <summary>
+    /// Gives up <paramref name="statement"/>'s server-side copies because they went stale: DDL changed its result
+    /// type, and PostgreSQL answers every use of them with 0A000 "cached plan must not change result type". The next
+    /// <see cref="GetOrAdd"/> of the same text returns a new statement under a new server name, so every server
+    /// prepares it afresh. Clients still holding the old statement keep getting that error until they prepare it again,
+    /// as they would from PostgreSQL alone (drivers re-prepare on it). Returns the statement now in the cache.
+    /// </summary>
+    public PreparedStatement Retire(PreparedStatement statement)
+    {
+        var key = Key(statement.Query, statement.ParameterTypes);
+        var fresh = new PreparedStatement(Interlocked.Increment(ref _nextId), statement.Query, statement.ParameterTypes)
+        {
+            Classification = statement.Classification,
+        };
+
+        // Only the first to see the error replaces it: several servers may report the same stale statement.
+        return _statements.TryUpdate(key, fresh, statement) ? fresh : GetOrAdd(statement.Query, statement.ParameterTypes);
+    }
+
+    private static (string Query, string Types) Key(string query, int[] parameterTypes) =>
+        (query, parameterTypes.Length == 0 ? "" : string.Join(',', parameterTypes));
 }

@@ -182,7 +182,7 @@ public sealed class PreparedStatementTests(PostgresFixture fixture)
         }, token)));
     }
 
-    [Fact(Skip = "BUG: after DDL changes a statement's result type, preparing the same text again reuses the stale shared server-side copy: 0A000 forever (see txtests report)")]
+    [Fact]
     public async Task After_ddl_preparing_the_same_text_again_gets_the_new_shape()
     {
         await CreateTableAsync("tx_ps_ddl", "a int");
@@ -272,7 +272,7 @@ public sealed class PreparedStatementTests(PostgresFixture fixture)
         Assert.Equal(102, (int)(await bCommand.ExecuteScalarAsync(token))!);
     }
 
-    [Fact(Skip = "BUG: server errors that name a renamed statement show the internal name sluice_N to the client (see txtests report)")]
+    [Fact]
     public async Task Protocol_errors_about_a_named_statement_name_the_clients_statement_not_the_shared_copy()
     {
         await using var proxy = await StartAsync(poolSize: 1);
