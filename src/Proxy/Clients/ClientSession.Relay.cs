@@ -135,14 +135,22 @@ internal sealed partial class ClientSession
                         if (code == FrontendMessageCode.Sync)
                         {
                             _discardUntilSync = false;
-                            MessageWriter.WriteReadyForQuery(_client.Output, TransactionStatus.Idle);
-                            await _client.Output.FlushAsync(token);
                         }
 
-                        _clientSkip = header.FrameLength;
-                        continue;
-                    }
+                        // A lent server that was refused a message of this batch in its place skips to this Sync as
+                        // well: it gets the Sync and answers it. Without a server, the proxy answers it.
+                        if (_discardUntilSync || CurrentServer() is null)
+                        {
+                            if (code == FrontendMessageCode.Sync)
+                            {
+                                MessageWriter.WriteReadyForQuery(_client.Output, _refusedBlock);
+                                await _client.Output.FlushAsync(token);
+                            }
 
+                            _clientSkip = header.FrameLength;
+                            continue;
+                        }
+                    }
 
                     // What must be looked at (SQL text, statement names) has to be here whole first.
                     var inspectStatus = TryInspect(code, header, buffer, out var inspection);
@@ -152,7 +160,7 @@ internal sealed partial class ClientSession
                     }
 
                     var server = CurrentServer();
-                    if (server is null && inspection.LocalAnswer is { } localAnswer)
+                    if (server is null && (inspection.LocalAnswer is not null || _refusedBlock != TransactionStatus.Idle))
                     {
                         if (target is not null)
                         {
@@ -161,17 +169,8 @@ internal sealed partial class ClientSession
                         }
 
                         await _pump;
-                        if (code == FrontendMessageCode.Parse)
-                        {
-                            // The extended-protocol form: answered message by message up to its Sync.
-                            await BeginLocalExtendedAsync(localAnswer, token);
-                        }
-                        else
-                        {
-                            await AnswerLocallyAsync(localAnswer, token);
-                        }
-
-                        buffer = buffer.Slice(header.FrameLength);
+                        await AnswerLocallyAsync(code, inspection.LocalAnswer, pipelined: buffer.Length > header.FrameLength, token);
+                        _clientSkip = header.FrameLength;
                         continue;
                     }
 

@@ -25,10 +25,44 @@ internal readonly record struct Inspection(
     LocalAnswer? LocalAnswer = null);
 
 /// <summary>A reply the proxy gives itself instead of a server (a refused BEGIN in statement mode, SET sluice.route).</summary>
-internal sealed record LocalAnswer(string? CommandTag, string? ErrorSqlState = null, string? ErrorMessage = null, (string Column, string Value)? Row = null);
+internal sealed record LocalAnswer(
+    string? CommandTag,
+    string? ErrorSqlState = null,
+    string? ErrorMessage = null,
+    (string Column, string Value)? Row = null,
+    BlockEffect Block = BlockEffect.None);
+
+/// <summary>What an answer does about a transaction block in statement mode, where no block may run on a server.</summary>
+internal enum BlockEffect : byte
+{
+    None,
+
+    /// <summary>Refused with 0A000: answered by the proxy, or failed on the lent server in the message's place.</summary>
+    Refuse,
+
+    /// <summary>
+    /// A lone BEGIN in a simple Query. With nothing behind it, refused like the rest. With messages pipelined behind it
+    /// (Npgsql sends its BeginTransaction this way, and breaks its connection when that BEGIN fails), it opens a refused
+    /// block instead: what the client meant to run inside it fails with 0A000, and never runs outside a transaction.
+    /// </summary>
+    OpenOrRefuse,
+
+    /// <summary>COMMIT / ROLLBACK of a refused block: answered (ROLLBACK once the block failed), the client is idle again.</summary>
+    End,
+}
 
 internal sealed partial class ClientSession
 {
+    private const string BlockRefusalMessage =
+        "transaction blocks are not allowed in statement pooling mode (pool_mode = statement): each statement runs on its own";
+
+    private static readonly LocalAnswer BlockRefusal = new(null, SqlState.FeatureNotSupported, BlockRefusalMessage, Block: BlockEffect.Refuse);
+    private static readonly LocalAnswer BlockRefusalOrOpening = BlockRefusal with { Block = BlockEffect.OpenOrRefuse };
+
+    // Fails on a server with the refusal's own SQLSTATE and message (DO: plpgsql, installed in every database by default).
+    private static readonly string RefusalOnServerSql =
+        $"DO $sluice$BEGIN RAISE EXCEPTION USING ERRCODE = '{SqlState.FeatureNotSupported}', MESSAGE = '{BlockRefusalMessage.Replace("'", "''", StringComparison.Ordinal)}'; END$sluice$";
+
     private readonly Dictionary<string, PreparedStatement> _clientStatements = new(StringComparer.Ordinal);
     private readonly ReplyQueue _replies = new();
 
@@ -38,6 +72,11 @@ internal sealed partial class ClientSession
     private string? _lastStatementText;
     private List<KeyValuePair<string, string>>? _restoreAfterExecute;
     private LocalAnswer? _localExtended;
+
+    // Statement mode: the refused transaction block the client believes it is in (Idle: none). InTransaction until its
+    // first statement is refused, Failed after; the client's COMMIT or ROLLBACK ends it.
+    private TransactionStatus _refusedBlock = TransactionStatus.Idle;
+
     private volatile bool _pinned;
     private SessionPinReasons _pinReasons;
 
@@ -168,6 +207,13 @@ internal sealed partial class ClientSession
 
     private LocalAnswer? LocalAnswerFor(ClassificationResult classification)
     {
+        if (_refusedBlock != TransactionStatus.Idle)
+        {
+            return classification.Statements is [{ Kind: StatementKind.Commit or StatementKind.Rollback or StatementKind.PrepareTransaction } end]
+                ? new LocalAnswer(end.Kind == StatementKind.Commit && _refusedBlock == TransactionStatus.InTransaction ? "COMMIT" : "ROLLBACK", Block: BlockEffect.End)
+                : BlockRefusal;
+        }
+
         if (SessionRouteAnswer(classification) is { } routeAnswer)
         {
             return routeAnswer;
@@ -175,20 +221,55 @@ internal sealed partial class ClientSession
 
         if (_mode == PoolMode.Statement && classification.IsBegin)
         {
-            return new LocalAnswer(null, SqlState.FeatureNotSupported,
-                "transaction blocks are not allowed in statement pooling mode (pool_mode = statement): each statement runs on its own");
+            return classification.Statements.Count == 1 ? BlockRefusalOrOpening : BlockRefusal;
         }
 
         return null;
     }
 
-    /// <summary>Answers a simple Query the proxy handles itself; only while no server is lent (it owns the client's output).</summary>
-    private async Task AnswerLocallyAsync(LocalAnswer answer, CancellationToken token)
+    /// <summary>
+    /// Answers a message the proxy handles itself; only while no server is lent (it owns the client's output). In a
+    /// refused block that is every message, answered as PostgreSQL answers a failed transaction block, with 0A000.
+    /// </summary>
+    private async Task AnswerLocallyAsync(FrontendMessageCode code, LocalAnswer? answer, bool pipelined, CancellationToken token)
     {
         var output = _client.Output;
-        if (answer.ErrorSqlState is { } sqlState)
+        switch (code)
         {
-            MessageWriter.WriteErrorResponse(output, "ERROR", sqlState, answer.ErrorMessage ?? "");
+            case FrontendMessageCode.Sync:
+                MessageWriter.WriteReadyForQuery(output, _refusedBlock);
+                break;
+            case FrontendMessageCode.Flush or FrontendMessageCode.CopyData or FrontendMessageCode.CopyDone or FrontendMessageCode.CopyFail:
+                // PostgreSQL too ignores copy messages outside COPY.
+                break;
+            case FrontendMessageCode.Parse:
+                // The extended-protocol form: answered message by message up to its Sync.
+                BeginLocalExtended(answer ?? BlockRefusal);
+                break;
+            case FrontendMessageCode.Query or FrontendMessageCode.FunctionCall:
+                AnswerQuery(answer ?? BlockRefusal, opensBlock: code == FrontendMessageCode.Query && pipelined);
+                break;
+            default:
+                // Bind, Describe, Execute or Close in a refused block: fails like a statement would, the rest of the batch is skipped.
+                RefuseLocally(BlockRefusal);
+                _discardUntilSync = true;
+                break;
+        }
+
+        await output.FlushAsync(token);
+    }
+
+    private void AnswerQuery(LocalAnswer answer, bool opensBlock)
+    {
+        var output = _client.Output;
+        if (answer.Block == BlockEffect.OpenOrRefuse && opensBlock)
+        {
+            MessageWriter.WriteCommandComplete(output, "BEGIN");
+            _refusedBlock = TransactionStatus.InTransaction;
+        }
+        else if (answer.ErrorSqlState is not null)
+        {
+            RefuseLocally(answer);
         }
         else
         {
@@ -199,27 +280,105 @@ internal sealed partial class ClientSession
             }
 
             MessageWriter.WriteCommandComplete(output, answer.CommandTag ?? "");
+            EndBlockIf(answer);
         }
 
-        MessageWriter.WriteReadyForQuery(output, TransactionStatus.Idle);
-        await output.FlushAsync(token);
+        MessageWriter.WriteReadyForQuery(output, _refusedBlock);
     }
 
-    /// <summary>Starts answering an extended-protocol SET/SHOW sluice.route: ParseComplete now, the rest as it comes.</summary>
-    private async Task BeginLocalExtendedAsync(LocalAnswer answer, CancellationToken token)
+    /// <summary>Starts answering an extended-protocol statement (SET/SHOW sluice.route, a refused BEGIN): ParseComplete or the error now, the rest as it comes.</summary>
+    private void BeginLocalExtended(LocalAnswer answer)
     {
-        if (answer.ErrorSqlState is { } sqlState)
+        if (answer.ErrorSqlState is not null)
         {
-            MessageWriter.WriteErrorResponse(_client.Output, "ERROR", sqlState, answer.ErrorMessage ?? "");
+            // As PostgreSQL does after an error in a batch: the rest of it is skipped, its Sync gets the ReadyForQuery.
+            RefuseLocally(answer);
             _discardUntilSync = true;
         }
         else
         {
             MessageWriter.WriteParseComplete(_client.Output);
             _localExtended = answer;
+            EndBlockIf(answer);
+        }
+    }
+
+    private void RefuseLocally(LocalAnswer answer)
+    {
+        MessageWriter.WriteErrorResponse(_client.Output, "ERROR", answer.ErrorSqlState ?? SqlState.FeatureNotSupported, answer.ErrorMessage ?? "");
+        if (_refusedBlock != TransactionStatus.Idle)
+        {
+            _refusedBlock = TransactionStatus.Failed;
+        }
+    }
+
+    private void EndBlockIf(LocalAnswer answer)
+    {
+        if (answer.Block == BlockEffect.End)
+        {
+            _refusedBlock = TransactionStatus.Idle;
+        }
+    }
+
+    /// <summary>
+    /// Statement mode with a server lent (a pinned client, or messages pipelined behind replies still to come): a refused
+    /// message is replaced on the server by a statement that fails there with the same error. The error then comes
+    /// exactly where PostgreSQL's own would, in order with the server's other replies; the server skips the rest of the
+    /// batch to its Sync (the proxy does not even send it) and rolls back what ran earlier in the batch. True when the
+    /// message was refused so; false when it goes to the server as it is.
+    /// </summary>
+    private bool RefuseOnServer(ServerConnection server, FrontendMessageCode code, FrameHeader header, bool pipelined, in Inspection inspection)
+    {
+        var answer = inspection.LocalAnswer;
+        if (answer is null && _refusedBlock != TransactionStatus.Idle
+            && code is not (FrontendMessageCode.Sync or FrontendMessageCode.Flush or FrontendMessageCode.CopyData or FrontendMessageCode.CopyDone or FrontendMessageCode.CopyFail))
+        {
+            answer = BlockRefusal;
         }
 
-        await _client.Output.FlushAsync(token);
+        switch (answer?.Block)
+        {
+            case BlockEffect.OpenOrRefuse when code == FrontendMessageCode.Query && pipelined:
+                // The real BEGIN opens the block on the server, which keeps it lent until the client's COMMIT or ROLLBACK;
+                // everything in between is refused there.
+                _refusedBlock = TransactionStatus.InTransaction;
+                return false;
+            case BlockEffect.End:
+                _refusedBlock = TransactionStatus.Idle;
+                return false;
+            case BlockEffect.Refuse or BlockEffect.OpenOrRefuse:
+                break;
+            default:
+                return false;
+        }
+
+        var output = server.Connection.Output;
+        lock (_linkLock)
+        {
+            if (code is FrontendMessageCode.Query or FrontendMessageCode.FunctionCall)
+            {
+                MessageWriter.WriteQuery(output, RefusalOnServerSql);
+                _replies.Enqueue(new PendingReply(ReplyTo.Query, ReplyAction.Forward));
+            }
+            else
+            {
+                MessageWriter.WriteParse(output, "", RefusalOnServerSql, []);
+                MessageWriter.WriteBind(output, "", "");
+                MessageWriter.WriteExecute(output, "");
+                _replies.Enqueue(new PendingReply(ReplyTo.Parse, ReplyAction.Swallow));
+                _replies.Enqueue(new PendingReply(ReplyTo.Bind, ReplyAction.Swallow));
+                _replies.Enqueue(new PendingReply(ReplyTo.Execute, ReplyAction.Forward));
+            }
+        }
+
+        if (code is not (FrontendMessageCode.Query or FrontendMessageCode.FunctionCall))
+        {
+            // The client's Sync still goes to the server, which answers it after skipping to it as well.
+            _discardUntilSync = true;
+        }
+
+        _clientSkip = header.FrameLength;
+        return true;
     }
 
     /// <summary>Bind, Describe, Execute, Close and Sync of a statement the proxy answers itself.</summary>
@@ -261,7 +420,7 @@ internal sealed partial class ClientSession
                 break;
             case FrontendMessageCode.Sync:
                 _localExtended = null;
-                MessageWriter.WriteReadyForQuery(output, TransactionStatus.Idle);
+                MessageWriter.WriteReadyForQuery(output, _refusedBlock);
                 break;
             case FrontendMessageCode.Flush:
                 break;
@@ -269,8 +428,9 @@ internal sealed partial class ClientSession
                 // Anything else in the same batch would need a server: refuse it rather than mix the two.
                 _localExtended = null;
                 _discardUntilSync = true;
-                MessageWriter.WriteErrorResponse(output, "ERROR", SqlState.FeatureNotSupported,
-                    "SET sluice.route must be sent in a batch of its own (the proxy answers it without a server)");
+                MessageWriter.WriteErrorResponse(output, "ERROR", SqlState.FeatureNotSupported, answer.Block == BlockEffect.End
+                    ? "COMMIT or ROLLBACK of a transaction block refused in statement pooling mode must end its batch (the proxy answers it without a server)"
+                    : "SET sluice.route must be sent in a batch of its own (the proxy answers it without a server)");
                 break;
         }
 
@@ -283,6 +443,11 @@ internal sealed partial class ClientSession
     /// </summary>
     private bool Forward(ServerConnection server, FrontendMessageCode code, FrameHeader header, ref ReadOnlySequence<byte> buffer, in Inspection inspection)
     {
+        if (_mode == PoolMode.Statement && RefuseOnServer(server, code, header, pipelined: buffer.Length > header.FrameLength, inspection))
+        {
+            return false;
+        }
+
         var output = server.Connection.Output;
         var restore = inspection.Classification is { } classification ? ApplySessionEffects(server, classification) : null;
         if (code == FrontendMessageCode.Parse && restore is not null)
