@@ -147,4 +147,12 @@ public class FrameReaderTests
 
         return total;
     }
+
+    [Theory]
+    [InlineData((byte)'Q', "'Q'")]
+    [InlineData((byte)0, "0x00")]
+    [InlineData((byte)' ', "0x20")]
+    [InlineData((byte)0xFF, "0xFF")]
+    public void A_type_byte_is_described_without_control_characters(byte code, string expected) =>
+        Assert.Equal(expected, FrameHeader.Describe(code));
 }

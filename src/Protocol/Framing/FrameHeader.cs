@@ -13,6 +13,14 @@ public readonly record struct FrameHeader(byte Code, int Length)
 
     /// <summary>Bytes of the whole frame including the type byte.</summary>
     public long FrameLength => (long)Length + 1;
+
+    /// <summary>
+    /// A message type byte for an error text: 'Q' when printable ASCII, else 0x00. Error texts travel as C strings, so
+    /// a NUL (or any control byte) from a peer must never be copied into one as it is.
+    /// </summary>
+    public static string Describe(byte code) => code is >= 0x21 and < 0x7f
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"'{(char)code}'")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"0x{code:X2}");
 }
 
 /// <summary>Outcome of a non-throwing read from a byte sequence.</summary>

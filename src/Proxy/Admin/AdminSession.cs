@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using Sluice.Protocol;
+using Sluice.Protocol.Framing;
 using Sluice.Protocol.Messages;
 using Sluice.Proxy.Runtime;
 using Sluice.Proxy.Transport;
@@ -139,7 +140,7 @@ internal sealed class AdminSession
                     // No COPY runs here; PostgreSQL ignores these outside COPY too.
                     break;
                 default:
-                    throw new ProtocolViolationException($"unexpected message type '{(char)frame.Code}' on the admin console");
+                    throw new ProtocolViolationException($"unexpected message type {FrameHeader.Describe(frame.Code)} on the admin console");
             }
         }
     }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Sluice.Protocol;
 using Sluice.Protocol.Authentication;
+using Sluice.Protocol.Framing;
 using Sluice.Protocol.Messages;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Runtime;
@@ -114,7 +115,7 @@ internal static class ClientAuthenticator
         var frame = await ControlFrame.ReadAsync(client.Input, MaxAuthMessageLength, cancellationToken);
         if (frame.Code != (byte)FrontendMessageCode.Password)
         {
-            throw new ProtocolViolationException($"expected a password message, got '{(char)frame.Code}'");
+            throw new ProtocolViolationException($"expected a password message, got {FrameHeader.Describe(frame.Code)}");
         }
 
         return frame;

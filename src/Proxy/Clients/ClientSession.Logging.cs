@@ -34,3 +34,9 @@ internal sealed partial class ClientSession
     [LoggerMessage(Level = LogLevel.Warning, Message = "no server for a transaction of user={User} database={Database}: {Reason}")]
     private static partial void LogNoServer(ILogger logger, string user, string database, string reason);
 }
+
+internal sealed partial class ClientSession
+{
+    [LoggerMessage(Level = LogLevel.Error, Message = "relay of {Address} failed; the client gets 08006 and its server is discarded")]
+    private static partial void LogPumpFailed(ILogger logger, string address, Exception exception);
+}

@@ -85,7 +85,12 @@ internal sealed partial class ClientSession
                     if (_clientRemaining > 0)
                     {
                         // No server while a message continues: the pump lost it and has told the client (08006).
-                        target ??= CurrentServer() ?? throw new IOException("the server connection was lost in the middle of a message");
+                        target ??= CurrentServer();
+                        if (target is null || !ClaimForWrite(target))
+                        {
+                            throw new IOException("the server connection was lost in the middle of a message");
+                        }
+
                         if (!FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, target.Connection.Output))
                         {
                             break;
@@ -102,7 +107,7 @@ internal sealed partial class ClientSession
 
                     if (status == ReadStatus.Invalid)
                     {
-                        throw new ProtocolViolationException($"invalid message length {header.Length} for message type '{(char)header.Code}'");
+                        throw new ProtocolViolationException($"invalid message length {header.Length} for message type {FrameHeader.Describe(header.Code)}");
                     }
 
                     var code = (FrontendMessageCode)header.Code;
@@ -115,7 +120,7 @@ internal sealed partial class ClientSession
 
                     if (!IsValidFrontendCode(code))
                     {
-                        throw new ProtocolViolationException($"invalid frontend message type '{(char)header.Code}'");
+                        throw new ProtocolViolationException($"invalid frontend message type {FrameHeader.Describe(header.Code)}");
                     }
 
                     if (_localExtended is not null)
@@ -211,8 +216,14 @@ internal sealed partial class ClientSession
                         server = attached;
                     }
 
+                    if (!TryNoteSent(server, code))
+                    {
+                        // The pump gave the server back (its transaction ended) between the look above and this claim:
+                        // this message starts the next transaction, on whichever server that gets.
+                        continue;
+                    }
+
                     target = server;
-                    NoteSent(code);
                     if (Forward(server, code, header, ref buffer, inspection))
                     {
                         wakePump = true;
@@ -261,11 +272,20 @@ internal sealed partial class ClientSession
         }
     }
 
-    /// <summary>Records what a forwarded message will make the server answer, before the server can answer it.</summary>
-    private void NoteSent(FrontendMessageCode code)
+    /// <summary>
+    /// Claims the lent server for writing until the next flush (the pump then hands it back only through the client loop)
+    /// and records what the message will make the server answer, before the server can answer it. False when the server
+    /// is no longer this client's: the pump gave it back at the end of the transaction a moment ago.
+    /// </summary>
+    private bool TryNoteSent(ServerConnection server, FrontendMessageCode code)
     {
         lock (_linkLock)
         {
+            if (_server != server)
+            {
+                return false;
+            }
+
             _clientWriting = true;
             if (_pendingReady == 0 && !_unsynced)
             {
@@ -295,6 +315,23 @@ internal sealed partial class ClientSession
                     _unsynced = true;
                     break;
             }
+
+            return true;
+        }
+    }
+
+    /// <summary>Claims the lent server for writing the rest of a message already started on it; false when it was lost.</summary>
+    private bool ClaimForWrite(ServerConnection server)
+    {
+        lock (_linkLock)
+        {
+            if (_server != server)
+            {
+                return false;
+            }
+
+            _clientWriting = true;
+            return true;
         }
     }
 
@@ -473,8 +510,37 @@ internal sealed partial class ClientSession
         }
     }
 
-    /// <summary>Server → client. Ends when the transaction ends (transaction mode), when asked to stop, or on failure.</summary>
+    /// <summary>The pump, with a last line of defence: a bug in it ends this client's session (08006), never leaves it waiting.</summary>
     private async Task PumpAsync(ServerConnection server)
+    {
+        try
+        {
+            await PumpCoreAsync(server);
+        }
+        catch (Exception ex)
+        {
+            LogPumpFailed(_logger, RemoteAddress, ex);
+            bool stillLent;
+            lock (_linkLock)
+            {
+                stillLent = _server == server;
+            }
+
+            if (stillLent)
+            {
+                await ServerLostAsync(server, "internal error in the proxy");
+            }
+            else
+            {
+                // Already given back: the server is someone else's now; only this client's session ends.
+                _closeReason = "internal error";
+                CancelClosing();
+            }
+        }
+    }
+
+    /// <summary>Server → client. Ends when the transaction ends (transaction mode), when asked to stop, or on failure.</summary>
+    private async Task PumpCoreAsync(ServerConnection server)
     {
         var input = server.Connection.Input;
         var output = _client.Output;
@@ -524,10 +590,9 @@ internal sealed partial class ClientSession
             }
 
             var release = false;
-            var handBack = false;
             try
             {
-                release = ForwardServerFrames(server, ref buffer, ref remaining, output, out handBack);
+                release = ForwardServerFrames(server, ref buffer, ref remaining, output);
             }
             catch (ProtocolViolationException ex)
             {
@@ -538,9 +603,25 @@ internal sealed partial class ClientSession
 
             input.AdvanceTo(buffer.Start, buffer.End);
             RecordSent(result.Buffer.Length - buffer.Length);
-            if (release && handBack)
+            if (release)
             {
-                server.Pool!.Release(server);
+                // Only now, with the pump done with the server's input, may anyone else read it. While the client loop
+                // is between a write and its flush, the server goes back through the client loop after that flush, so
+                // no two sessions ever touch one PipeWriter either.
+                bool handBack;
+                lock (_linkLock)
+                {
+                    handBack = !_clientWriting;
+                    if (!handBack)
+                    {
+                        _returnAfterFlush = server;
+                    }
+                }
+
+                if (handBack)
+                {
+                    server.Pool!.Release(server);
+                }
             }
 
             try
@@ -580,9 +661,8 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>Copies whole and partial frames to the client; true when the server was just given back.</summary>
-    private bool ForwardServerFrames(ServerConnection server, ref ReadOnlySequence<byte> buffer, ref long remaining, PipeWriter output, out bool handBack)
+    private bool ForwardServerFrames(ServerConnection server, ref ReadOnlySequence<byte> buffer, ref long remaining, PipeWriter output)
     {
-        handBack = true;
         while (true)
         {
             if (remaining > 0)
@@ -655,11 +735,6 @@ internal sealed partial class ClientSession
                             _server = null;
                             EndLeaseLocked();
                             releaseNow = true;
-                            if (_clientWriting)
-                            {
-                                _returnAfterFlush = server;
-                                handBack = false;
-                            }
                         }
                     }
 
@@ -781,11 +856,8 @@ internal sealed partial class ClientSession
         CancelClosing();
     }
 
-    /// <summary>
-    /// At the end of the session: stops the pump, finishes or rolls back whatever the client left running, runs the reset
-    /// query in session mode, and gives the server back — or closes it when it cannot be made clean.
-    /// </summary>
-    private async Task ReturnServerAsync()
+    /// <summary>Stops the pump where it is (it records how much of a frame it left unsent) and waits until it has.</summary>
+    private async Task StopPumpAsync()
     {
         ServerConnection? server;
         lock (_linkLock)
@@ -794,9 +866,22 @@ internal sealed partial class ClientSession
             _stopPump = true;
         }
 
-        server?.Connection.Input.CancelPendingRead();
-        await _pump;
+        if (!_pump.IsCompleted)
+        {
+            server?.Connection.Input.CancelPendingRead();
+        }
 
+        await _pump;
+    }
+
+    /// <summary>
+    /// At the end of the session: stops the pump, finishes or rolls back whatever the client left running, runs the reset
+    /// query in session mode, and gives the server back — or closes it when it cannot be made clean.
+    /// </summary>
+    private async Task ReturnServerAsync()
+    {
+        await StopPumpAsync();
+        ServerConnection? server;
         int pendingReady;
         bool unsynced;
         ServerConnection? orphan;

@@ -776,8 +776,10 @@ internal sealed partial class ClientSession
     /// </summary>
     private bool TakeReply(ServerConnection server, BackendMessageCode code, PipeWriter output)
     {
-        if (code is BackendMessageCode.NoticeResponse or BackendMessageCode.ParameterStatus or BackendMessageCode.NotificationResponse)
+        if (code is BackendMessageCode.NoticeResponse or BackendMessageCode.ParameterStatus or BackendMessageCode.NotificationResponse
+            || (_replies.AllForwarded && !ReplyQueue.MayEnd(code)))
         {
+            // The common case of a large result: rows pass without taking the lock.
             return true;
         }
 

@@ -77,9 +77,10 @@ internal sealed partial class ClientSession
         }
         catch (ProtocolViolationException ex)
         {
+            // Told in CloseAsync, once the pump (which may be writing to this client right now) has stopped.
             _closeReason = "protocol violation: " + ex.Message;
             _runtime.Metrics.ConnectionRejected(RejectionReason.ProtocolViolation);
-            await TryFailClientAsync(SqlState.ProtocolViolation, ex.Message);
+            _closeError = (SqlState.ProtocolViolation, ex.Message);
         }
         catch (Exception ex) when (IsConnectionFailure(ex))
         {
@@ -93,7 +94,7 @@ internal sealed partial class ClientSession
             // A bug: this client is told and closed; nothing else is affected.
             _closeReason = "internal error";
             LogSessionFailed(_logger, RemoteAddress, ex);
-            await TryFailClientAsync(SqlState.InternalError, "internal error in the proxy");
+            _closeError = (SqlState.InternalError, "internal error in the proxy");
         }
         finally
         {
@@ -338,7 +339,8 @@ internal sealed partial class ClientSession
     {
         try
         {
-            MessageWriter.WriteErrorResponse(_client.Output, severity, sqlState, message);
+            // The text may quote what a peer sent; a NUL cannot travel in an error field.
+            MessageWriter.WriteErrorResponse(_client.Output, severity, sqlState, message.Replace('\0', '?'));
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await _client.Output.FlushAsync(timeout.Token);
         }
@@ -351,37 +353,47 @@ internal sealed partial class ClientSession
     {
         CancelClosing();
         _runtime.Sessions.TryRemove(this, out _);
-        await ReturnServerAsync();
-        if (_closeError is { } closeError)
+        try
         {
-            await TryFailClientAsync(closeError.SqlState, closeError.Message);
-        }
-        else if (_shutdownRequested && _user is not null)
-        {
-            _closeReason = "proxy shutting down";
-            await TellShutdownAsync();
-        }
+            // The pump stops first: until then it may be writing to this client. The client is told why it is closed
+            // before the server is cleaned, which can take a while (a cancel, a drain, a rollback).
+            await StopPumpAsync();
+            if (_closeError is { } closeError && _pumpRemaining == 0)
+            {
+                await TryFailClientAsync(closeError.SqlState, closeError.Message);
+            }
+            else if (_shutdownRequested && _user is not null)
+            {
+                _closeReason = "proxy shutting down";
+                await TellShutdownAsync();
+            }
 
-        if (_cancelProcessId != 0)
-        {
-            _runtime.CancelKeys.Unregister(_cancelProcessId);
+            await ReturnServerAsync();
         }
+        finally
+        {
+            if (_cancelProcessId != 0)
+            {
+                _runtime.CancelKeys.Unregister(_cancelProcessId);
+            }
 
-        if (_countedUser)
-        {
-            _runtime.RemoveUserClient(_userName);
-        }
+            if (_countedUser)
+            {
+                _runtime.RemoveUserClient(_userName);
+            }
 
-        if (_countedClient)
-        {
-            _runtime.RemoveClient();
-        }
-        if (_user is not null)
-        {
-            LogDisconnected(_logger, _userName, _databaseName, RemoteAddress, ConnectedFor.TotalSeconds, _closeReason);
-        }
+            if (_countedClient)
+            {
+                _runtime.RemoveClient();
+            }
 
-        await _client.DisposeAsync();
+            if (_user is not null)
+            {
+                LogDisconnected(_logger, _userName, _databaseName, RemoteAddress, ConnectedFor.TotalSeconds, _closeReason);
+            }
+
+            await _client.DisposeAsync();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "client connected: user={User} database={Database} address={Address} mode={Mode}")]

@@ -331,7 +331,7 @@ internal sealed class ServerConnection : IAsyncDisposable
                 case BackendMessageCode.NegotiateProtocolVersion:
                     break;
                 default:
-                    throw new ProtocolViolationException($"unexpected message '{(char)frame.Code}' during login");
+                    throw new ProtocolViolationException($"unexpected message {FrameHeader.Describe(frame.Code)} during login");
             }
         }
     }

@@ -38,17 +38,52 @@ internal sealed class ReplyQueue
 {
     private readonly Queue<PendingReply> _pending = new();
 
+    // Entries that are not plain Forward (made-up or swallowed replies); read without the lock by the pump's fast path.
+    private int _unusual;
+
     public int Count => _pending.Count;
 
     public bool HeadIsFake => _pending.TryPeek(out var head) && head.Action == ReplyAction.Fake;
 
-    public void Enqueue(PendingReply reply) => _pending.Enqueue(reply);
+    /// <summary>
+    /// True when every queued reply goes to the client as the server sends it: then a message that ends no reply (a
+    /// DataRow, CopyData) needs no look at the queue. Safe without the lock: what is enqueued meanwhile queues behind
+    /// the reply such a message belongs to.
+    /// </summary>
+    public bool AllForwarded => Volatile.Read(ref _unusual) == 0;
+
+    public void Enqueue(PendingReply reply)
+    {
+        _pending.Enqueue(reply);
+        if (reply.Action != ReplyAction.Forward)
+        {
+            Volatile.Write(ref _unusual, _unusual + 1);
+        }
+    }
 
     public bool TryPeek(out PendingReply reply) => _pending.TryPeek(out reply);
 
-    public PendingReply Dequeue() => _pending.Dequeue();
+    public PendingReply Dequeue()
+    {
+        var reply = _pending.Dequeue();
+        if (reply.Action != ReplyAction.Forward)
+        {
+            Volatile.Write(ref _unusual, _unusual - 1);
+        }
 
-    public void Clear() => _pending.Clear();
+        return reply;
+    }
+
+    public void Clear()
+    {
+        _pending.Clear();
+        Volatile.Write(ref _unusual, 0);
+    }
+
+    /// <summary>False for messages that never end a reply (rows, COPY data, parameter descriptions).</summary>
+    public static bool MayEnd(BackendMessageCode code) => code is not (BackendMessageCode.DataRow or BackendMessageCode.CopyData
+        or BackendMessageCode.CopyDone or BackendMessageCode.CopyInResponse or BackendMessageCode.CopyOutResponse
+        or BackendMessageCode.CopyBothResponse or BackendMessageCode.ParameterDescription or BackendMessageCode.FunctionCallResponse);
 
     /// <summary>True when <paramref name="code"/> is the last message of the reply to <paramref name="to"/>.</summary>
     public static bool Ends(ReplyTo to, BackendMessageCode code) => to switch

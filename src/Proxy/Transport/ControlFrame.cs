@@ -27,7 +27,7 @@ internal readonly record struct ControlFrame(byte Code, byte[] Payload)
             if (status == ReadStatus.Invalid)
             {
                 reader.AdvanceTo(buffer.Start);
-                throw new ProtocolViolationException($"invalid message length {header.Length} for message type '{(char)header.Code}'");
+                throw new ProtocolViolationException($"invalid message length {header.Length} for message type {FrameHeader.Describe(header.Code)}");
             }
 
             if (status == ReadStatus.Ok && buffer.Length >= header.FrameLength)
