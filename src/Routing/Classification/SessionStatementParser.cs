@@ -291,7 +291,7 @@ internal static class SessionStatementParser
     }
 
     /// <summary>PostgreSQL reports these in ParameterStatus with capitals; the others are lower case.</summary>
-    private static string CanonicalName(string name) => name switch
+    internal static string CanonicalName(string name) => name switch
     {
         "timezone" => "TimeZone",
         "datestyle" => "DateStyle",
@@ -334,7 +334,7 @@ internal static class SessionStatementParser
         return true;
     }
 
-    private static bool IsOn(string value) => value.ToLowerInvariant() is "on" or "true" or "1" or "yes" or "t" or "y";
+    internal static bool IsOn(string value) => value.ToLowerInvariant() is "on" or "true" or "1" or "yes" or "t" or "y";
 
-    private static bool IsOff(string value) => value.ToLowerInvariant() is "off" or "false" or "0" or "no" or "f" or "n";
+    internal static bool IsOff(string value) => value.ToLowerInvariant() is "off" or "false" or "0" or "no" or "f" or "n";
 }

@@ -90,7 +90,7 @@ public sealed class SessionSettingTests
     [InlineData("SET CONSTRAINTS ALL DEFERRED")]
     [InlineData("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")]
     [InlineData("RESET TRANSACTION ISOLATION LEVEL")]
-    [InlineData("SELECT set_config('search_path', 'a', false)")]
+    [InlineData("SELECT set_config('search_path', 'a', true)")]
     [InlineData("SELECT 'SET search_path = a'")]
     [InlineData("SHOW search_path")]
     public void Transaction_scoped_settings_are_not_session_state(string sql) =>
