@@ -431,6 +431,7 @@ internal sealed partial class ClientSession
     /// <summary>Makes the lent server's session settings this client's before its first message runs there.</summary>
     private async Task SyncParametersAsync(ServerConnection server, CancellationToken token)
     {
+        _settingsJournal.Clear();
         var sql = _parameters.BuildSyncSql(server.ReportedParameters, server.UnreportedSettings);
         if (sql is null)
         {
@@ -648,6 +649,7 @@ internal sealed partial class ClientSession
                     lock (_linkLock)
                     {
                         _pendingReady--;
+                        SettleSessionSettingsLocked(server, transactionStatus);
                         RecordReadyForQuery(transactionStatus);
                         _lastActivity = Stopwatch.GetTimestamp();
 
@@ -672,6 +674,7 @@ internal sealed partial class ClientSession
                     break;
                 case BackendMessageCode.ErrorResponse:
                     var error = BackendMessageReader.ReadErrorFields(payload);
+                    _settingsJournal.NoteError();
                     _runtime.Metrics.Error(_databaseName, error.SqlState);
                     if (error.IsFatal)
                     {
@@ -846,6 +849,8 @@ internal sealed partial class ClientSession
             {
                 await server.RunControlQueryAsync("ROLLBACK", timeout.Token);
             }
+
+            AbandonSessionSettings(server);
 
             if ((_mode == PoolMode.Session || _pinned) && pool.Settings.ResetQuery is { Length: > 0 } reset)
             {
