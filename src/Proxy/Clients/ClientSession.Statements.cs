@@ -440,11 +440,9 @@ internal sealed partial class ClientSession
     /// </summary>
     private List<KeyValuePair<string, string>>? ApplySessionEffects(ServerConnection server, ClassificationResult classification)
     {
-        if (classification.PinsSession && _mode != PoolMode.Session && !_pinned)
+        if (classification.PinsSession)
         {
-            _pinned = true;
-            _pinReasons |= classification.PinReasons;
-            LogPinned(_logger, _userName, _databaseName, RemoteAddress, classification.PinReasons.ToString());
+            Pin(classification.PinReasons);
         }
 
         List<KeyValuePair<string, string>>? restore = null;
@@ -452,6 +450,11 @@ internal sealed partial class ClientSession
         {
             switch (setting.Kind)
             {
+                case SessionSettingKind.Set when setting.Name is { } name && !SessionParameters.IsSyncable(name):
+                    // SET SESSION AUTHORIZATION: an identity is not something to set on the next server behind the
+                    // client's back, nor to leave to the next client.
+                    Pin(SessionPinReasons.UntrackedSetting);
+                    break;
                 case SessionSettingKind.Reset when setting.Name is { } name:
                     foreach (var startup in _parameters.StartupSettings)
                     {
@@ -484,6 +487,17 @@ internal sealed partial class ClientSession
         }
 
         return restore is { Count: > 0 } ? restore : null;
+    }
+
+    /// <summary>Ties the client to its server until it leaves (transaction and statement modes).</summary>
+    private void Pin(SessionPinReasons reasons)
+    {
+        if (_mode != PoolMode.Session && !_pinned)
+        {
+            _pinned = true;
+            _pinReasons |= reasons;
+            LogPinned(_logger, _userName, _databaseName, RemoteAddress, reasons.ToString());
+        }
     }
 
     /// <summary>
@@ -561,13 +575,7 @@ internal sealed partial class ClientSession
         {
             _settingsInDoubt = true;
             MarkSettingsUnknown(server, outcome.Touched!);
-            if (_mode != PoolMode.Session && !_pinned)
-            {
-                _pinned = true;
-                _pinReasons |= SessionPinReasons.UntrackedSetting;
-                LogPinned(_logger, _userName, _databaseName, RemoteAddress, nameof(SessionPinReasons.UntrackedSetting));
-            }
-
+            Pin(SessionPinReasons.UntrackedSetting);
             return;
         }
 

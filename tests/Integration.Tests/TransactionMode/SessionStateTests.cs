@@ -297,6 +297,49 @@ public sealed class SessionStateTests(PostgresFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_search_path_of_quoted_names_follows_the_client()
+    {
+        await CreateSchemasAsync();
+        await fixture.Cluster.ExecuteAsync(fixture.PrimaryPort, """
+            CREATE SCHEMA IF NOT EXISTS "Tx Ss Quoted";
+            GRANT USAGE ON SCHEMA "Tx Ss Quoted" TO PUBLIC;
+            DROP TABLE IF EXISTS "Tx Ss Quoted".tx_ss_which;
+            CREATE TABLE "Tx Ss Quoted".tx_ss_which (v text);
+            INSERT INTO "Tx Ss Quoted".tx_ss_which VALUES ('quoted');
+            GRANT SELECT ON "Tx Ss Quoted".tx_ss_which TO PUBLIC;
+            """, PostgresFixture.Database);
+        await using var proxy = await fixture.StartProxyOnThreadPoolAsync(fixture.CreateProxyConfig(PoolMode.Transaction, 2));
+        using var timeout = new CancellationTokenSource(Sql.TestTimeout);
+        var token = timeout.Token;
+        await using var a = await Sql.OpenAsync(proxy.ConnectionString(TestRoles.Scram), token);
+        await using var b = await Sql.OpenAsync(proxy.ConnectionString(TestRoles.Scram), token);
+
+        await a.ExecuteAsync("SET search_path TO \"Tx Ss Quoted\", 'tx_ss_a'", token);
+
+        await AssertOnOtherServerAsync(a, b, "\"Tx Ss Quoted\", tx_ss_a", "0", "0", token);
+        Assert.Equal("quoted", await a.ScalarAsync<string>("SELECT v FROM tx_ss_which", token));
+    }
+
+    [Fact]
+    public async Task Set_session_authorization_keeps_the_client_on_its_server()
+    {
+        await using var proxy = await fixture.StartProxyOnThreadPoolAsync(fixture.CreateProxyConfig(PoolMode.Transaction, 2));
+        using var timeout = new CancellationTokenSource(Sql.TestTimeout);
+        var token = timeout.Token;
+        var superuser = fixture.Cluster.Superuser;
+        await using var a = await Sql.OpenAsync(proxy.ConnectionString(superuser, fixture.Cluster.SuperuserPassword), token);
+        await using var b = await Sql.OpenAsync(proxy.ConnectionString(superuser, fixture.Cluster.SuperuserPassword), token);
+
+        await a.ExecuteAsync($"SET SESSION AUTHORIZATION {TestRoles.Scram.Name}", token);
+
+        for (var round = 0; round < 5; round++)
+        {
+            Assert.Equal(superuser, await b.ScalarAsync<string>("SELECT session_user", token));
+            Assert.Equal(TestRoles.Scram.Name, await a.ScalarAsync<string>("SELECT session_user", token));
+        }
+    }
+
     /// <summary>
     /// b holds the server a used last (the warmest) in a transaction, so a's next statements run on the other one: what a
     /// sees there is what the proxy carried over.
