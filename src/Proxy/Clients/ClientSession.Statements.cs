@@ -512,7 +512,7 @@ internal sealed partial class ClientSession
             case FrontendMessageCode.Query:
                 lock (_linkLock)
                 {
-                    _settingsJournal.AddStatements(inspection.Classification, server.ReportedParameters.ContainsKey);
+                    _settingsJournal.AddStatements(inspection.Classification, server.ReportedParameters);
                     _settingsJournal.EndBatch();
                 }
 
@@ -552,7 +552,7 @@ internal sealed partial class ClientSession
                     : null;
                 break;
             case FrontendMessageCode.Execute:
-                _settingsJournal.AddStatements(_boundStatement, server.ReportedParameters.ContainsKey);
+                _settingsJournal.AddStatements(_boundStatement, server.ReportedParameters);
                 break;
             case FrontendMessageCode.Describe or FrontendMessageCode.Close:
                 _settingsJournal.Add(JournalEntry.FailurePoint);
@@ -652,7 +652,7 @@ internal sealed partial class ClientSession
                 MessageWriter.WriteQuery(output, sql);
                 _replies.Enqueue(new PendingReply(ReplyTo.Query, ReplyAction.Swallow));
                 _pendingReady++;
-                _settingsJournal.AddSettings(settings, server.ReportedParameters.ContainsKey);
+                _settingsJournal.AddSettings(settings, server.ReportedParameters);
                 _settingsJournal.EndBatch();
             }
             else
@@ -666,7 +666,7 @@ internal sealed partial class ClientSession
                 _replies.Enqueue(new PendingReply(ReplyTo.Bind, ReplyAction.Swallow));
                 _replies.Enqueue(new PendingReply(ReplyTo.Execute, ReplyAction.Swallow));
                 _replies.Enqueue(new PendingReply(ReplyTo.Close, ReplyAction.Swallow));
-                _settingsJournal.AddSettings(settings, server.ReportedParameters.ContainsKey);
+                _settingsJournal.AddSettings(settings, server.ReportedParameters);
             }
         }
     }

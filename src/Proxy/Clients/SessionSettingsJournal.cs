@@ -99,7 +99,7 @@ internal sealed class SessionSettingsJournal
     }
 
     /// <summary>The steps of a classified text; a text that was not classified (too large to look at) is one plain statement.</summary>
-    public void AddStatements(ClassificationResult? classification, Func<string, bool> isReported)
+    public void AddStatements(ClassificationResult? classification, IReadOnlyDictionary<string, string> reported)
     {
         if (classification is null)
         {
@@ -136,7 +136,7 @@ internal sealed class SessionSettingsJournal
             var tracked = false;
             foreach (var setting in statement.SessionSettings)
             {
-                if (IsTracked(setting, isReported))
+                if (IsTracked(setting, reported))
                 {
                     Add(new JournalEntry(JournalStep.Setting, setting));
                     tracked = true;
@@ -151,12 +151,12 @@ internal sealed class SessionSettingsJournal
     }
 
     /// <summary>Settings the proxy itself sends in the batch (the startup values a RESET takes back).</summary>
-    public void AddSettings(IEnumerable<KeyValuePair<string, string>> settings, Func<string, bool> isReported)
+    public void AddSettings(IEnumerable<KeyValuePair<string, string>> settings, IReadOnlyDictionary<string, string> reported)
     {
         foreach (var (name, value) in settings)
         {
             var setting = new SessionSetting(SessionSettingKind.Set, name, value, null);
-            if (IsTracked(setting, isReported))
+            if (IsTracked(setting, reported))
             {
                 Add(new JournalEntry(JournalStep.Setting, setting));
             }
@@ -213,13 +213,14 @@ internal sealed class SessionSettingsJournal
         var batch = _sent.Count > 0 ? _sent.Dequeue() : null;
         var failed = _failed;
         _failed = false;
-        var steps = (IReadOnlyList<JournalEntry>?)batch ?? [JournalEntry.Other];
         if (batch is null && _pending.Count == 0)
         {
             // The common case: nothing tracked in flight.
             _status = status;
             return JournalOutcome.Nothing;
         }
+
+        var steps = (IReadOnlyList<JournalEntry>?)batch ?? [JournalEntry.Other];
 
         var start = new Replay(_pending, _status);
         Replay? settled = null;
@@ -275,9 +276,9 @@ internal sealed class SessionSettingsJournal
     }
 
     /// <summary>Reported settings come back from the server in ParameterStatus, rolled back or not; the others are journaled.</summary>
-    private static bool IsTracked(SessionSetting setting, Func<string, bool> isReported) => setting.Kind switch
+    private static bool IsTracked(SessionSetting setting, IReadOnlyDictionary<string, string> reported) => setting.Kind switch
     {
-        SessionSettingKind.Set or SessionSettingKind.Reset => setting.Name is { } name && !isReported(name) && SessionParameters.IsSyncable(name),
+        SessionSettingKind.Set or SessionSettingKind.Reset => setting.Name is { } name && !reported.ContainsKey(name) && SessionParameters.IsSyncable(name),
         SessionSettingKind.ResetAll or SessionSettingKind.DiscardAll => true,
         _ => false,
     };

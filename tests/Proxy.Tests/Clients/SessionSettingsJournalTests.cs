@@ -15,6 +15,7 @@ public sealed class SessionSettingsJournalTests
     private const TransactionStatus Failed = TransactionStatus.Failed;
 
     private static readonly SqlClassifier Classifier = new();
+    private static readonly Dictionary<string, string> NoneReported = [];
 
     private readonly SessionSettingsJournal _journal = new();
 
@@ -161,7 +162,7 @@ public sealed class SessionSettingsJournalTests
     [Fact]
     public void Reported_settings_are_left_to_parameter_status()
     {
-        _journal.AddStatements(Classifier.Classify("SET TimeZone = 'UTC'"), name => name == "TimeZone");
+        _journal.AddStatements(Classifier.Classify("SET TimeZone = 'UTC'"), new Dictionary<string, string> { ["TimeZone"] = "Asia/Tokyo" });
         _journal.EndBatch();
 
         Assert.Empty(Committed(Idle));
@@ -193,7 +194,7 @@ public sealed class SessionSettingsJournalTests
 
     private void Query(string sql)
     {
-        _journal.AddStatements(Classifier.Classify(sql), _ => false);
+        _journal.AddStatements(Classifier.Classify(sql), NoneReported);
         _journal.EndBatch();
     }
 
@@ -201,7 +202,7 @@ public sealed class SessionSettingsJournalTests
     {
         _journal.Add(JournalEntry.FailurePoint);
         _journal.Add(JournalEntry.FailurePoint);
-        _journal.AddStatements(Classifier.Classify(sql), _ => false);
+        _journal.AddStatements(Classifier.Classify(sql), NoneReported);
     }
 
     private List<string> Committed(TransactionStatus status, bool failed = false)
