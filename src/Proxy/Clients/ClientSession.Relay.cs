@@ -467,6 +467,7 @@ internal sealed partial class ClientSession
     /// <summary>Makes the lent server's session settings this client's before its first message runs there.</summary>
     private async Task SyncParametersAsync(ServerConnection server, CancellationToken token)
     {
+        _settingsJournal.Clear();
         var sql = _parameters.BuildSyncSql(server.ReportedParameters, server.UnreportedSettings);
         if (sql is null)
         {
@@ -727,6 +728,7 @@ internal sealed partial class ClientSession
                     lock (_linkLock)
                     {
                         _pendingReady--;
+                        SettleSessionSettingsLocked(server, transactionStatus);
                         RecordReadyForQuery(transactionStatus);
                         _lastActivity = Stopwatch.GetTimestamp();
 
@@ -746,6 +748,7 @@ internal sealed partial class ClientSession
                     break;
                 case BackendMessageCode.ErrorResponse:
                     var error = BackendMessageReader.ReadErrorFields(payload);
+                    _settingsJournal.NoteError();
                     _runtime.Metrics.Error(_databaseName, error.SqlState);
                     if (error.IsFatal)
                     {
@@ -935,6 +938,8 @@ internal sealed partial class ClientSession
             {
                 await server.RunControlQueryAsync("ROLLBACK", timeout.Token);
             }
+
+            AbandonSessionSettings(server);
 
             if ((_mode == PoolMode.Session || _pinned) && pool.Settings.ResetQuery is { Length: > 0 } reset)
             {

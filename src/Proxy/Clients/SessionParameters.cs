@@ -1,4 +1,5 @@
 using System.Text;
+using Sluice.Routing.Classification;
 
 namespace Sluice.Proxy.Clients;
 
@@ -19,6 +20,13 @@ internal sealed class SessionParameters
     {
         "user", "database", "options", "replication",
     };
+
+    /// <summary>
+    /// What a server's entry in <see cref="Servers.ServerConnection.UnreportedSettings"/> holds when nobody knows the value
+    /// (a setting a client changed in a batch whose outcome is unknown). No real value contains a NUL, so the next
+    /// client's sync sets or resets it.
+    /// </summary>
+    public const string UnknownValue = "\0unknown";
 
     private readonly Dictionary<string, string> _values = new(StringComparer.OrdinalIgnoreCase);
     private IReadOnlyDictionary<string, string> _serverDefaults = new Dictionary<string, string>();
@@ -124,6 +132,36 @@ internal sealed class SessionParameters
 
     /// <summary>RESET ALL / DISCARD ALL.</summary>
     public void ResetAll() => Initialize(_serverDefaults, _startup);
+
+    /// <summary>RESET ALL / DISCARD ALL for every setting but those <paramref name="keep"/> names (the ones the server reports itself).</summary>
+    public void ResetAllExcept(Func<string, bool> keep)
+    {
+        var kept = _values.Where(pair => keep(pair.Key)).ToList();
+        ResetAll();
+        foreach (var (name, value) in kept)
+        {
+            _values[name] = value;
+        }
+    }
+
+    /// <summary>Applies a SET / RESET / RESET ALL / DISCARD ALL that took effect; <paramref name="keep"/> names are left to ParameterStatus.</summary>
+    public void Apply(SessionSetting setting, Func<string, bool> keep)
+    {
+        switch (setting.Kind)
+        {
+            case SessionSettingKind.Set when setting.Name is { } name && setting.Value is { } value && !keep(name):
+                Set(name, value);
+                break;
+            case SessionSettingKind.Reset when setting.Name is { } name && !keep(name):
+                Reset(name);
+                break;
+            case SessionSettingKind.ResetAll or SessionSettingKind.DiscardAll:
+                ResetAllExcept(keep);
+                break;
+            default:
+                break;
+        }
+    }
 
     public bool TryGet(string name, out string? value) => _values.TryGetValue(name, out value);
 

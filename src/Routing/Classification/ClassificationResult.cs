@@ -129,7 +129,10 @@ public sealed class ClassificationResult
     /// <summary>Which session state the text creates (union over its statements).</summary>
     public SessionPinReasons PinReasons { get; }
 
-    /// <summary>Session-state changes by SET / RESET / DISCARD, in statement order (SET LOCAL is not included).</summary>
+    /// <summary>
+    /// Session-state changes by SET / RESET / DISCARD and <c>set_config(name, value, false)</c> calls with literal
+    /// arguments, in statement order (SET LOCAL and <c>set_config(..., true)</c> are not included).
+    /// </summary>
     public IReadOnlyList<SessionSetting> SessionSettings { get; }
 
     public override string ToString() => $"{Route} ({Statements.Count} statement(s))" + (Reason is null ? "" : $": {Reason}");

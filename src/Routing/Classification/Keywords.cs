@@ -53,19 +53,19 @@ internal static class Keywords
         string[] words =
         [
             "abort", "all", "alter", "analyse", "analyze", "as", "authorization", "begin", "bit", "by", "call", "case",
-            "char", "character", "characteristics", "checkpoint", "close", "cluster", "columns", "comment", "commit",
-            "conflict", "constraints", "copy", "create", "cube", "cursor", "deallocate", "declare", "default",
+            "chain", "char", "character", "characteristics", "checkpoint", "close", "cluster", "columns", "comment",
+            "commit", "conflict", "constraints", "copy", "create", "cube", "cursor", "deallocate", "declare", "default",
             "deferrable", "delete", "discard", "distinct", "do", "drop", "end", "except", "execute", "exists",
-            "explain", "fetch", "filter", "for", "from", "function", "global", "grant", "group", "grouping", "having",
-            "hold", "if", "import", "insert", "intersect", "into", "isolation", "join", "key", "level", "limit",
-            "listen", "load", "local", "lock", "materialized", "merge", "move", "names", "no", "not", "notify", "off",
-            "offset", "on", "only", "operator", "option", "or", "order", "over", "partition", "plans", "prepare",
-            "prepared", "procedure", "read", "reassign", "recursive", "refresh", "reindex", "release", "repeatable",
-            "replace", "reset", "returning", "revoke", "role", "rollback", "rollup", "savepoint", "schema", "security",
-            "select", "sequence", "sequences", "session", "set", "sets", "share", "show", "start", "stdout", "table",
-            "tablesample", "temp", "temporary", "time", "to", "transaction", "truncate", "union", "unlisten",
-            "unlogged", "update", "using", "vacuum", "values", "varying", "verbose", "view", "where", "window", "with",
-            "within", "work", "write", "xml", "zone",
+            "explain", "false", "fetch", "filter", "for", "from", "function", "global", "grant", "group", "grouping",
+            "having", "hold", "if", "import", "insert", "intersect", "into", "isolation", "join", "key", "level",
+            "limit", "listen", "load", "local", "lock", "materialized", "merge", "move", "names", "no", "not", "notify",
+            "null", "off", "offset", "on", "only", "operator", "option", "or", "order", "over", "partition", "plans",
+            "prepare", "prepared", "procedure", "read", "reassign", "recursive", "refresh", "reindex", "release",
+            "repeatable", "replace", "reset", "returning", "revoke", "role", "rollback", "rollup", "savepoint",
+            "schema", "security", "select", "sequence", "sequences", "session", "set", "sets", "share", "show", "start",
+            "stdout", "table", "tablesample", "temp", "temporary", "time", "to", "transaction", "true", "truncate",
+            "union", "unlisten", "unlogged", "update", "using", "vacuum", "values", "varying", "verbose", "view",
+            "where", "window", "with", "within", "work", "write", "xml", "zone",
         ];
         var all = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var word in words.Concat(NotFunctions).Concat(TypesWithModifiers).Concat(TypeNameWords).Concat(FromItemIntroducers))

@@ -16,6 +16,9 @@ internal struct ScanVerdict
     public bool Writes;
     public string? Reason;
     public SessionPinReasons Pins;
+
+    /// <summary>Session settings changed by <c>set_config(..., false)</c> calls, in text order.</summary>
+    public List<SessionSetting>? Settings;
 }
 
 /// <summary>
@@ -360,6 +363,11 @@ internal sealed class QueryScanner
     private void OnFunctionCall(int first, int last, bool qualified)
     {
         var name = _text.Name(last);
+        if (name == "set_config" && (!qualified || _text.Name(last - 2) == "pg_catalog"))
+        {
+            OnSetConfig(last + 1);
+        }
+
         // Once the statement is a write, only pinning matters (and the volatility source is not asked about table
         // names such as INSERT INTO t (a, b)).
         if (_mode == ScanMode.PinsOnly || _verdict.Writes)
@@ -386,6 +394,22 @@ internal sealed class QueryScanner
                 break;
             default:
                 MarkWrite($"function {_text.Source(first, last)}() is volatile or not known to be read-only");
+                break;
+        }
+    }
+
+    /// <summary>set_config(name, value, false) changes the session like SET; with arguments that are not literals, the proxy cannot follow it.</summary>
+    private void OnSetConfig(int open)
+    {
+        switch (SetConfigCall.Read(_text, open, _end, out var setting))
+        {
+            case SetConfigEffect.Setting:
+                (_verdict.Settings ??= []).Add(setting!);
+                break;
+            case SetConfigEffect.Untracked:
+                _verdict.Pins |= SessionPinReasons.UntrackedSetting;
+                break;
+            default:
                 break;
         }
     }

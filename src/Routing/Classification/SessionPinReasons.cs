@@ -27,4 +27,10 @@ public enum SessionPinReasons
     /// <c>SELECT ... INTO TEMP</c>), except <c>ON COMMIT DROP</c> tables.
     /// </summary>
     TemporaryTable = 16,
+
+    /// <summary>
+    /// <c>set_config(name, value, false)</c> with a name, value or is_local that is not a literal (<c>$1</c>, an
+    /// expression): the setting cannot be known, hence not carried to another connection.
+    /// </summary>
+    UntrackedSetting = 32,
 }

@@ -26,7 +26,8 @@ public enum SessionSettingKind
 }
 
 /// <summary>
-/// A change of session state made by SET / RESET / DISCARD (SET LOCAL is transaction state and is not reported).
+/// A change of session state made by SET / RESET / DISCARD, or by <c>set_config(name, value, false)</c> with literal
+/// arguments (a NULL value is a reset). SET LOCAL and <c>set_config(..., true)</c> are transaction state and are not reported.
 /// </summary>
 /// <param name="Kind">What the statement does.</param>
 /// <param name="Name">

@@ -93,7 +93,7 @@ internal static class SessionStatementParser
 
         var isReset = valueStart + 1 == end && (text.IsWord(valueStart, "default", end) || text.IsWord(valueStart, resetWord, end));
         string? value = null;
-        if (!isReset && !TryReadValue(text, valueStart, end, out value))
+        if (!isReset && !TryReadValue(text, valueStart, end, s_listQuote.Contains(name), out value))
         {
             return StatementFacts.Unknown("SET with a malformed value", StatementKind.Set);
         }
@@ -291,7 +291,7 @@ internal static class SessionStatementParser
     }
 
     /// <summary>PostgreSQL reports these in ParameterStatus with capitals; the others are lower case.</summary>
-    private static string CanonicalName(string name) => name switch
+    internal static string CanonicalName(string name) => name switch
     {
         "timezone" => "TimeZone",
         "datestyle" => "DateStyle",
@@ -299,11 +299,22 @@ internal static class SessionStatementParser
         _ => name,
     };
 
+    /// <summary>Settings whose value is a list of names PostgreSQL stores quoted (GUC_LIST_QUOTE).</summary>
+    private static readonly HashSet<string> s_listQuote = new(StringComparer.Ordinal)
+    {
+        "search_path", "temp_tablespaces", "session_preload_libraries", "local_preload_libraries",
+    };
+
     private static bool IsEquals(ParsedText text, int i, int end) =>
         i < end && text.Tokens[i].Kind == SqlTokenKind.Operator && text.Text(i) is "=";
 
-    /// <summary>Reads a comma-separated value list; each item one literal, a signed number, or a few words (kept as written).</summary>
-    private static bool TryReadValue(ParsedText text, int start, int end, out string? value)
+    /// <summary>
+    /// Reads a comma-separated value list; each item one literal, a signed number, or a few words (kept as written). For
+    /// a list of names (<paramref name="quoteItems"/>: search_path, …) each item is quoted as PostgreSQL stores it
+    /// (<c>SET search_path TO "My Schema", public</c> is <c>"My Schema", public</c>), so the value means the same when
+    /// given back to set_config.
+    /// </summary>
+    private static bool TryReadValue(ParsedText text, int start, int end, bool quoteItems, out string? value)
     {
         var tokens = text.Tokens;
         var builder = new StringBuilder();
@@ -326,7 +337,19 @@ internal static class SessionStatementParser
                 builder.Append(", ");
             }
 
-            builder.Append(i - itemStart == 1 ? text.Value(itemStart) : text.Source(itemStart, i - 1));
+            if (i - itemStart != 1)
+            {
+                builder.Append(text.Source(itemStart, i - 1));
+            }
+            else if (quoteItems)
+            {
+                AppendQuotedIdentifier(builder, text.Value(itemStart));
+            }
+            else
+            {
+                builder.Append(text.Value(itemStart));
+            }
+
             itemStart = i + 1;
         }
 
@@ -334,7 +357,26 @@ internal static class SessionStatementParser
         return true;
     }
 
-    private static bool IsOn(string value) => value.ToLowerInvariant() is "on" or "true" or "1" or "yes" or "t" or "y";
+    /// <summary>quote_identifier: plain when only lower-case letters, digits and underscores (not first a digit), else in double quotes.</summary>
+    private static void AppendQuotedIdentifier(StringBuilder builder, string name)
+    {
+        var plain = name.Length > 0 && name[0] is (>= 'a' and <= 'z') or '_';
+        foreach (var c in name)
+        {
+            plain &= c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_';
+        }
 
-    private static bool IsOff(string value) => value.ToLowerInvariant() is "off" or "false" or "0" or "no" or "f" or "n";
+        if (plain)
+        {
+            builder.Append(name);
+        }
+        else
+        {
+            builder.Append('"').Append(name.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
+        }
+    }
+
+    internal static bool IsOn(string value) => value.ToLowerInvariant() is "on" or "true" or "1" or "yes" or "t" or "y";
+
+    internal static bool IsOff(string value) => value.ToLowerInvariant() is "off" or "false" or "0" or "no" or "f" or "n";
 }

@@ -100,12 +100,12 @@ internal sealed class StatementAnalyzer
                 : StatementFacts.Unknown("START without TRANSACTION"),
             "commit" => _text.IsWord(start + 1, "prepared", end)
                 ? StatementFacts.Write(StatementKind.CommitPrepared, "COMMIT PREPARED")
-                : StatementFacts.Read(StatementKind.Commit),
-            "end" => StatementFacts.Read(StatementKind.Commit),
+                : EndOfTransaction(StatementKind.Commit, start, end),
+            "end" => EndOfTransaction(StatementKind.Commit, start, end),
             "rollback" => Rollback(start, end),
-            "abort" => StatementFacts.Read(StatementKind.Rollback),
-            "savepoint" => StatementFacts.Read(StatementKind.Savepoint),
-            "release" => StatementFacts.Read(StatementKind.ReleaseSavepoint),
+            "abort" => EndOfTransaction(StatementKind.Rollback, start, end),
+            "savepoint" => Savepoint(StatementKind.Savepoint, start + 1, end),
+            "release" => Savepoint(StatementKind.ReleaseSavepoint, _text.IsWord(start + 1, "savepoint", end) ? start + 2 : start + 1, end),
             "set" => SessionStatementParser.Set(_text, start, end),
             "reset" => SessionStatementParser.Reset(_text, start, end),
             "discard" => SessionStatementParser.Discard(_text, start, end),
@@ -135,7 +135,9 @@ internal sealed class StatementAnalyzer
     private StatementFacts Modification(int start, int end, StatementKind kind)
     {
         var verdict = QueryScanner.Scan(_text, start, end, ScanMode.PinsOnly);
-        return StatementFacts.Write(kind, kind.ToString().ToUpperInvariant()).WithPins(verdict.Pins);
+        var facts = StatementFacts.Write(kind, kind.ToString().ToUpperInvariant()).WithPins(verdict.Pins);
+        facts.Settings = verdict.Settings;
+        return facts;
     }
 
     /// <summary>The statement a WITH leads to: the first command word at the WITH's own parenthesis level.</summary>
@@ -235,8 +237,8 @@ internal sealed class StatementAnalyzer
             return StatementFacts.Read(StatementKind.Explain);
         }
 
+        // The statement runs: what its set_config calls set stays set.
         inner.Kind = StatementKind.Explain;
-        inner.Settings = null;
         inner.SessionRoute = SessionRouteCommand.None;
         if (inner.Route == StatementRoute.Write)
         {
@@ -362,7 +364,6 @@ internal sealed class StatementAnalyzer
         }
 
         query.Kind = StatementKind.Copy;
-        query.Settings = null;
         query.SessionRoute = SessionRouteCommand.None;
         return query;
     }
@@ -490,8 +491,14 @@ internal sealed class StatementAnalyzer
         }
 
         query.Kind = StatementKind.Declare;
-        query.Settings = null;
         query.SessionRoute = SessionRouteCommand.None;
+        if (query.Settings is not null)
+        {
+            // Whether (and when) the cursor's set_config calls run depends on the FETCHes that follow.
+            query.Settings = null;
+            query.Pins |= SessionPinReasons.UntrackedSetting;
+        }
+
         return withHold ? query.WithPins(SessionPinReasons.HoldCursor) : query;
     }
 
@@ -524,6 +531,31 @@ internal sealed class StatementAnalyzer
             i++;
         }
 
-        return StatementFacts.Read(_text.IsWord(i, "to", end) ? StatementKind.RollbackToSavepoint : StatementKind.Rollback);
+        if (!_text.IsWord(i, "to", end))
+        {
+            return EndOfTransaction(StatementKind.Rollback, start, end);
+        }
+
+        return Savepoint(StatementKind.RollbackToSavepoint, _text.IsWord(i + 1, "savepoint", end) ? i + 2 : i + 1, end);
+    }
+
+    /// <summary>COMMIT / END / ROLLBACK / ABORT [WORK | TRANSACTION] [AND [NO] CHAIN].</summary>
+    private StatementFacts EndOfTransaction(StatementKind kind, int start, int end)
+    {
+        var facts = StatementFacts.Read(kind);
+        facts.AndChain = end - start >= 3 && _text.IsWord(end - 2, "and", end) && _text.IsWord(end - 1, "chain", end);
+        return facts;
+    }
+
+    /// <summary>SAVEPOINT name, RELEASE [SAVEPOINT] name, ROLLBACK TO [SAVEPOINT] name: the name at <paramref name="name"/>.</summary>
+    private StatementFacts Savepoint(StatementKind kind, int name, int end)
+    {
+        var facts = StatementFacts.Read(kind);
+        if (name + 1 == end && _text.Tokens[name].IsName)
+        {
+            facts.SavepointName = _text.Name(name);
+        }
+
+        return facts;
     }
 }

@@ -26,6 +26,10 @@ internal sealed class StatementFacts
 
     public string? SessionRouteValue { get; set; }
 
+    public string? SavepointName { get; set; }
+
+    public bool AndChain { get; set; }
+
     public static StatementFacts Read(StatementKind kind) => new(kind, StatementRoute.Read, null);
 
     public static StatementFacts Write(StatementKind kind, string reason) => new(kind, StatementRoute.Write, reason);
@@ -33,7 +37,11 @@ internal sealed class StatementFacts
     public static StatementFacts Unknown(string reason, StatementKind kind = StatementKind.Unknown) => new(kind, StatementRoute.Unknown, reason);
 
     public static StatementFacts Of(StatementKind kind, in ScanVerdict verdict) =>
-        new(kind, verdict.Writes ? StatementRoute.Write : StatementRoute.Read, verdict.Writes ? verdict.Reason : null) { Pins = verdict.Pins };
+        new(kind, verdict.Writes ? StatementRoute.Write : StatementRoute.Read, verdict.Writes ? verdict.Reason : null)
+        {
+            Pins = verdict.Pins,
+            Settings = verdict.Settings,
+        };
 
     public StatementFacts WithPins(SessionPinReasons pins)
     {
@@ -50,5 +58,7 @@ internal sealed class StatementFacts
         SessionSettings = Settings is null ? [] : Settings.ToArray().AsReadOnly(),
         SessionRoute = SessionRoute,
         SessionRouteValue = SessionRouteValue,
+        SavepointName = SavepointName,
+        AndChain = AndChain,
     };
 }

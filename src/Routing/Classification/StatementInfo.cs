@@ -41,5 +41,14 @@ public sealed class StatementInfo
     /// <summary>The value written in <c>SET sluice.route</c> (unquoted, as written), for error messages; else null.</summary>
     public string? SessionRouteValue { get; internal init; }
 
+    /// <summary>
+    /// The savepoint a <see cref="StatementKind.Savepoint"/>, <see cref="StatementKind.ReleaseSavepoint"/> or
+    /// <see cref="StatementKind.RollbackToSavepoint"/> names (folded like an identifier); else null.
+    /// </summary>
+    public string? SavepointName { get; internal init; }
+
+    /// <summary>A COMMIT / ROLLBACK (END, ABORT) with <c>AND CHAIN</c>: a new transaction block starts right away.</summary>
+    public bool AndChain { get; internal init; }
+
     public override string ToString() => $"{Kind} → {Route}" + (Reason is null ? "" : $" ({Reason})");
 }

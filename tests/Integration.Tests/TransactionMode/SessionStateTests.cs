@@ -167,7 +167,7 @@ public sealed class SessionStateTests(PostgresFixture fixture)
         }
     }
 
-    [Fact(Skip = "BUG: SET search_path inside a rolled-back transaction still follows the client to other servers (see txtests report)")]
+    [Fact]
     public async Task A_set_in_a_rolled_back_transaction_is_undone_on_every_server()
     {
         await CreateSchemasAsync();
@@ -196,7 +196,7 @@ public sealed class SessionStateTests(PostgresFixture fixture)
         await held.CommitAsync(token);
     }
 
-    [Fact(Skip = "BUG: search_path set with SELECT set_config(...) (as pg_dump does, PgBouncer #452) leaks to the next client of the server (see txtests report)")]
+    [Fact]
     public async Task Search_path_changed_with_set_config_does_not_leak_to_the_next_client()
     {
         await CreateSchemasAsync();
@@ -214,10 +214,154 @@ public sealed class SessionStateTests(PostgresFixture fixture)
 
         Assert.Equal(1L, await app.ScalarAsync<long>("SELECT count(*) FROM tx_ss_public", token));
         Assert.Equal(DefaultSearchPath, await app.ScalarAsync<string>("SHOW search_path", token));
-        Assert.Equal("\"\"", await dumper.ScalarAsync<string>("SHOW search_path", token));
+        // set_config stores the empty string as given (SET search_path = '' would show "").
+        Assert.Equal("", await dumper.ScalarAsync<string>("SHOW search_path", token));
     }
 
-    [Fact(Skip = "BUG: search_path set with SELECT set_config(...) (as pg_dump does, PgBouncer #452) leaks to the next client of the server (see txtests report)")]
+    [Fact]
+    public async Task Savepoints_undo_the_settings_made_after_them_and_keep_the_ones_before()
+    {
+        await CreateSchemasAsync();
+        await using var proxy = await fixture.StartProxyOnThreadPoolAsync(fixture.CreateProxyConfig(PoolMode.Transaction, 2));
+        using var timeout = new CancellationTokenSource(Sql.TestTimeout);
+        var token = timeout.Token;
+        await using var a = await Sql.OpenAsync(proxy.ConnectionString(TestRoles.Scram), token);
+        await using var b = await Sql.OpenAsync(proxy.ConnectionString(TestRoles.Scram), token);
+
+        await using (var transaction = await a.BeginTransactionAsync(token))
+        {
+            await a.ExecuteAsync("SET search_path TO tx_ss_a", token);
+            await a.ExecuteAsync("SET statement_timeout = '41s'", token);
+            await transaction.SaveAsync("before_b", token);
+            await a.ExecuteAsync("SET search_path TO tx_ss_b", token);
+            await a.ExecuteAsync("SELECT pg_catalog.set_config('statement_timeout', '42s', false)", token);
+            await transaction.RollbackAsync("before_b", token);
+            await transaction.SaveAsync("kept", token);
+            await a.ExecuteAsync("SET lock_timeout = '43s'", token);
+            await transaction.ReleaseAsync("kept", token);
+            await transaction.CommitAsync(token);
+        }
+
+        await AssertOnOtherServerAsync(a, b, "tx_ss_a", "41s", "43s", token);
+    }
+
+    [Fact]
+    public async Task A_set_in_a_batch_that_fails_is_undone_with_it()
+    {
+        await CreateSchemasAsync();
+        await using var proxy = await fixture.StartProxyOnThreadPoolAsync(fixture.CreateProxyConfig(PoolMode.Transaction, 2));
+        using var timeout = new CancellationTokenSource(Sql.TestTimeout);
+        var token = timeout.Token;
+        await using var a = await Sql.OpenAsync(proxy.ConnectionString(TestRoles.Scram), token);
+        await using var b = await Sql.OpenAsync(proxy.ConnectionString(TestRoles.Scram), token);
+
+        // Npgsql sends the statements as one extended-protocol batch (one implicit transaction): the error undoes the SETs.
+        await Assert.ThrowsAsync<PostgresException>(() => a.ExecuteAsync("SET search_path TO tx_ss_b; SET lock_timeout = '44s'; SELECT 1/0", token));
+        // A failed transaction block, then rolled back.
+        await using (var transaction = await a.BeginTransactionAsync(token))
+        {
+            await a.ExecuteAsync("SELECT pg_catalog.set_config('search_path', 'tx_ss_b', false)", token);
+            await Assert.ThrowsAsync<PostgresException>(() => a.ExecuteAsync("SELECT 1/0", token));
+            await transaction.RollbackAsync(token);
+        }
+
+        // What did stick, from a batch that succeeded.
+        await a.ExecuteAsync("SET statement_timeout = '45s'; SELECT 1", token);
+        await AssertOnOtherServerAsync(a, b, DefaultSearchPath, "45s", "0", token);
+    }
+
+    [Fact]
+    public async Task Set_config_with_a_parameter_keeps_the_client_on_its_server()
+    {
+        await CreateSchemasAsync();
+        await using var proxy = await fixture.StartProxyOnThreadPoolAsync(fixture.CreateProxyConfig(PoolMode.Transaction, 2));
+        using var timeout = new CancellationTokenSource(Sql.TestTimeout);
+        var token = timeout.Token;
+        await using var a = await Sql.OpenAsync(proxy.ConnectionString(TestRoles.Scram), token);
+        await using var b = await Sql.OpenAsync(proxy.ConnectionString(TestRoles.Scram), token);
+
+        // The proxy cannot know the value, so it cannot carry it to another server: a keeps its own.
+        await using (var command = new NpgsqlCommand("SELECT pg_catalog.set_config('search_path', @path, false)", a))
+        {
+            command.Parameters.AddWithValue("path", "tx_ss_a");
+            await command.ExecuteNonQueryAsync(token);
+        }
+
+        var aPid = await a.ScalarAsync<int>("SELECT pg_backend_pid()", token);
+        for (var round = 0; round < 5; round++)
+        {
+            Assert.Equal(DefaultSearchPath, await b.ScalarAsync<string>("SHOW search_path", token));
+            Assert.NotEqual(aPid, await b.ScalarAsync<int>("SELECT pg_backend_pid()", token));
+            Assert.Equal("a", await a.ScalarAsync<string>("SELECT v FROM tx_ss_which", token));
+            Assert.Equal(aPid, await a.ScalarAsync<int>("SELECT pg_backend_pid()", token));
+        }
+    }
+
+    [Fact]
+    public async Task A_search_path_of_quoted_names_follows_the_client()
+    {
+        await CreateSchemasAsync();
+        await fixture.Cluster.ExecuteAsync(fixture.PrimaryPort, """
+            CREATE SCHEMA IF NOT EXISTS "Tx Ss Quoted";
+            GRANT USAGE ON SCHEMA "Tx Ss Quoted" TO PUBLIC;
+            DROP TABLE IF EXISTS "Tx Ss Quoted".tx_ss_which;
+            CREATE TABLE "Tx Ss Quoted".tx_ss_which (v text);
+            INSERT INTO "Tx Ss Quoted".tx_ss_which VALUES ('quoted');
+            GRANT SELECT ON "Tx Ss Quoted".tx_ss_which TO PUBLIC;
+            """, PostgresFixture.Database);
+        await using var proxy = await fixture.StartProxyOnThreadPoolAsync(fixture.CreateProxyConfig(PoolMode.Transaction, 2));
+        using var timeout = new CancellationTokenSource(Sql.TestTimeout);
+        var token = timeout.Token;
+        await using var a = await Sql.OpenAsync(proxy.ConnectionString(TestRoles.Scram), token);
+        await using var b = await Sql.OpenAsync(proxy.ConnectionString(TestRoles.Scram), token);
+
+        await a.ExecuteAsync("SET search_path TO \"Tx Ss Quoted\", 'tx_ss_a'", token);
+
+        await AssertOnOtherServerAsync(a, b, "\"Tx Ss Quoted\", tx_ss_a", "0", "0", token);
+        Assert.Equal("quoted", await a.ScalarAsync<string>("SELECT v FROM tx_ss_which", token));
+    }
+
+    [Fact]
+    public async Task Set_session_authorization_keeps_the_client_on_its_server()
+    {
+        await using var proxy = await fixture.StartProxyOnThreadPoolAsync(fixture.CreateProxyConfig(PoolMode.Transaction, 2));
+        using var timeout = new CancellationTokenSource(Sql.TestTimeout);
+        var token = timeout.Token;
+        var superuser = fixture.Cluster.Superuser;
+        await using var a = await Sql.OpenAsync(proxy.ConnectionString(superuser, fixture.Cluster.SuperuserPassword), token);
+        await using var b = await Sql.OpenAsync(proxy.ConnectionString(superuser, fixture.Cluster.SuperuserPassword), token);
+
+        await a.ExecuteAsync($"SET SESSION AUTHORIZATION {TestRoles.Scram.Name}", token);
+
+        for (var round = 0; round < 5; round++)
+        {
+            Assert.Equal(superuser, await b.ScalarAsync<string>("SELECT session_user", token));
+            Assert.Equal(TestRoles.Scram.Name, await a.ScalarAsync<string>("SELECT session_user", token));
+        }
+    }
+
+    /// <summary>
+    /// b holds the server a used last (the warmest) in a transaction, so a's next statements run on the other one: what a
+    /// sees there is what the proxy carried over.
+    /// </summary>
+    private static async Task AssertOnOtherServerAsync(NpgsqlConnection a, NpgsqlConnection b, string searchPath, string statementTimeout, string lockTimeout, CancellationToken token)
+    {
+        var aPid = await a.ScalarAsync<int>("SELECT pg_backend_pid()", token);
+        await using var held = await b.BeginTransactionAsync(token);
+        Assert.Equal(aPid, await b.ScalarAsync<int>("SELECT pg_backend_pid()", token));
+        Assert.NotEqual(aPid, await a.ScalarAsync<int>("SELECT pg_backend_pid()", token));
+        Assert.Equal(searchPath, await a.ScalarAsync<string>("SHOW search_path", token));
+        Assert.Equal(statementTimeout, await a.ScalarAsync<string>("SHOW statement_timeout", token));
+        Assert.Equal(lockTimeout, await a.ScalarAsync<string>("SHOW lock_timeout", token));
+        await held.CommitAsync(token);
+
+        // And b, on the server a used, sees none of it.
+        Assert.Equal(DefaultSearchPath, await b.ScalarAsync<string>("SHOW search_path", token));
+        Assert.Equal("0", await b.ScalarAsync<string>("SHOW statement_timeout", token));
+        Assert.Equal("0", await b.ScalarAsync<string>("SHOW lock_timeout", token));
+    }
+
+    [Fact]
     public async Task Pg_dump_through_the_pool_leaves_other_clients_search_path_alone()
     {
         await CreateSchemasAsync();

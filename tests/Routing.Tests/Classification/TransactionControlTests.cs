@@ -162,4 +162,41 @@ public sealed class TransactionControlTests
         Assert.False(result.IsCommitOrRollback);
         Assert.False(result.IsBegin);
     }
+
+    [Theory]
+    [InlineData("SAVEPOINT s", StatementKind.Savepoint, "s")]
+    [InlineData("savepoint My_Point;", StatementKind.Savepoint, "my_point")]
+    [InlineData("SAVEPOINT \"My Point\"", StatementKind.Savepoint, "My Point")]
+    [InlineData("RELEASE SAVEPOINT S", StatementKind.ReleaseSavepoint, "s")]
+    [InlineData("RELEASE s", StatementKind.ReleaseSavepoint, "s")]
+    [InlineData("ROLLBACK TO SAVEPOINT s", StatementKind.RollbackToSavepoint, "s")]
+    [InlineData("ROLLBACK TO s", StatementKind.RollbackToSavepoint, "s")]
+    [InlineData("ROLLBACK WORK TO SAVEPOINT \"S\"", StatementKind.RollbackToSavepoint, "S")]
+    [InlineData("ROLLBACK TRANSACTION TO s", StatementKind.RollbackToSavepoint, "s")]
+    public void Savepoint_commands_name_their_savepoint(string sql, StatementKind kind, string name)
+    {
+        var statement = Classifier.Single(sql);
+
+        Assert.Equal(kind, statement.Kind);
+        Assert.Equal(name, statement.SavepointName);
+    }
+
+    [Theory]
+    [InlineData("COMMIT", false)]
+    [InlineData("COMMIT AND CHAIN", true)]
+    [InlineData("commit work and chain;", true)]
+    [InlineData("COMMIT AND NO CHAIN", false)]
+    [InlineData("END TRANSACTION AND CHAIN", true)]
+    [InlineData("ROLLBACK AND CHAIN", true)]
+    [InlineData("ROLLBACK AND NO CHAIN", false)]
+    [InlineData("ABORT AND CHAIN", true)]
+    [InlineData("ABORT", false)]
+    public void Commit_and_rollback_say_whether_a_new_transaction_follows(string sql, bool chain)
+    {
+        var statement = Classifier.Single(sql);
+
+        Assert.True(statement.Kind is StatementKind.Commit or StatementKind.Rollback);
+        Assert.Equal(chain, statement.AndChain);
+        Assert.Null(statement.SavepointName);
+    }
 }
