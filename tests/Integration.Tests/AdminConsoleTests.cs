@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using Npgsql;
 using Sluice.Integration.Tests.Fixtures;
+using Sluice.Integration.Tests.Operations;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Demo;
 
@@ -436,6 +437,41 @@ public sealed class AdminConsoleTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_pinned_client_shows_its_reason_in_show_clients_and_counts_in_sluice_clients_pinned()
+    {
+        await using var proxy = await fixture.StartProxyAsync(fixture.CreateProxyConfig(PoolMode.Transaction, 2));
+        using var http = new HttpClient { BaseAddress = proxy.HttpBaseAddress };
+        await using var admin = await OpenAdminAsync(proxy);
+        await using var listener = await OpenClientAsync(proxy);
+        await using var other = await OpenClientAsync(proxy);
+        await ScalarAsync(other, "SELECT 1");
+        const string Pinned = "sluice_clients_pinned";
+        var series = $"user=\"{TestRoles.Scram.Name}\"";
+
+        var (columns, clients) = await QueryAsync(admin, "SHOW CLIENTS");
+        Assert.Equal("pinned", columns[^1]);
+        Assert.All(clients, row => Assert.Equal("", row["pinned"]));
+        Assert.Equal(0, Scrape.Sum(await ScrapeAsync(http), Pinned, $"database=\"{PostgresFixture.Database}\"", series));
+
+        await ExecuteAsync(listener, "LISTEN admin_pinned_channel");
+        var listenerPid = Convert.ToInt64(await ScalarAsync(listener, "SELECT pg_backend_pid()"), CultureInfo.InvariantCulture);
+
+        (_, clients) = await QueryAsync(admin, "SHOW CLIENTS");
+        var pinned = Assert.Single(clients, row => (string)row["pinned"]! != "");
+        Assert.Equal("Listen", pinned["pinned"]);
+        Assert.Equal(TestRoles.Scram.Name, pinned["user"]);
+        Assert.Equal("active", pinned["state"]);
+        Assert.Equal(listenerPid, pinned["server_pid"]);
+        var metrics = await ScrapeAsync(http);
+        var sample = Assert.Single(Scrape.Samples(metrics, Pinned, series));
+        Assert.Contains($"database=\"{PostgresFixture.Database}\"", sample.Series, StringComparison.Ordinal);
+        Assert.Equal(1, sample.Value);
+
+        await listener.CloseAsync();
+        await WaitUntilAsync(async () => Scrape.Sum(await ScrapeAsync(http), Pinned, series) == 0);
+    }
+
+    [Fact]
     public async Task Shutdown_stops_the_proxy()
     {
         await using var proxy = await fixture.StartProxyAsync();
@@ -480,6 +516,13 @@ public sealed class AdminConsoleTests(PostgresFixture fixture)
         builder.ConfigureTypeLoading(typeLoading => typeLoading.EnableTypeLoading(!noTypeLoading));
         var dataSource = builder.Build();
         return await dataSource.OpenConnectionAsync();
+    }
+
+    private static async Task<string> ScrapeAsync(HttpClient http)
+    {
+        using var response = await http.GetAsync(new Uri("metrics", UriKind.Relative));
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadAsStringAsync();
     }
 
     private static async Task<NpgsqlConnection> OpenClientAsync(RunningProxy proxy)

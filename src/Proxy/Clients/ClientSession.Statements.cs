@@ -650,9 +650,10 @@ internal sealed partial class ClientSession
 
         foreach (var statement in classification.Statements)
         {
-            if (statement.Kind == StatementKind.Deallocate)
+            if (statement is { Kind: StatementKind.Deallocate, DeallocatesAll: true })
             {
-                // DEALLOCATE ALL empties the server's statements, the shared copies included.
+                // DEALLOCATE ALL empties the server's statements, the shared copies included. DEALLOCATE name drops
+                // a SQL-level PREPARE'd statement (which pinned the client), never one of the renamed shared copies.
                 ForgetStatements(server);
             }
         }
@@ -663,10 +664,16 @@ internal sealed partial class ClientSession
     /// <summary>Ties the client to its server until it leaves (transaction and statement modes).</summary>
     private void Pin(SessionPinReasons reasons)
     {
-        if (_mode != PoolMode.Session && !_pinned)
+        if (_mode == PoolMode.Session)
+        {
+            return;
+        }
+
+        // Later reasons are kept too, so SHOW CLIENTS lists everything that holds the server; the log says it once.
+        _pinReasons |= reasons;
+        if (!_pinned)
         {
             _pinned = true;
-            _pinReasons |= reasons;
             LogPinned(_logger, _userName, _databaseName, RemoteAddress, reasons.ToString());
         }
     }

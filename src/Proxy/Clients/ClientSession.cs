@@ -245,6 +245,9 @@ internal sealed partial class ClientSession
         MessageWriter.WriteBackendKeyData(output, _cancelProcessId, secretKey);
         MessageWriter.WriteReadyForQuery(output, TransactionStatus.Idle);
         await output.FlushAsync(_closing.Token);
+
+        // The idle clock starts at login, so client_idle_timeout also closes a client that never sends a query.
+        _lastActivity = Stopwatch.GetTimestamp();
         _runtime.Sessions.TryAdd(this, 0);
         if (_runtime.IsDraining)
         {

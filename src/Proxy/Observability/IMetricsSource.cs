@@ -18,6 +18,12 @@ public interface IMetricsSource
     IEnumerable<PoolWaitingClientsGauge> GetPoolWaitingClients();
 
     /// <summary>
+    /// Feeds <c>sluice_clients_pinned{database,user}</c>: clients tied to their server by session state (LISTEN, an
+    /// advisory lock, …). The default reports none, for sources that know nothing of pinning.
+    /// </summary>
+    IEnumerable<PinnedClientsGauge> GetPinnedClients() => [];
+
+    /// <summary>
     /// Feeds <c>sluice_server_up{database,server,role}</c> and, for entries with a measured lag,
     /// <c>sluice_replica_lag_seconds{database,server}</c> and <c>sluice_replica_lag_bytes{database,server}</c>.
     /// Called once per scraped metric, i.e. up to three times per scrape.
@@ -43,6 +49,9 @@ public readonly record struct ServerConnectionsGauge(string Database, string Use
 
 /// <summary>Clients of one (database, user) waiting for a server connection.</summary>
 public readonly record struct PoolWaitingClientsGauge(string Database, string User, long Count);
+
+/// <summary>Pinned clients of one (database, user).</summary>
+public readonly record struct PinnedClientsGauge(string Database, string User, long Count);
 
 /// <summary>Health and replication lag of one server of one database.</summary>
 /// <param name="Database">The database name clients connect to.</param>

@@ -76,6 +76,8 @@ public sealed class SluiceMetrics : IDisposable
         Meter.CreateObservableGauge(
             "sluice_client_connections", ObserveClientConnections, "{connection}", "Client connections, by database, user and state.");
         Meter.CreateObservableGauge(
+            "sluice_clients_pinned", ObservePinnedClients, "{client}", "Clients tied to their server by session state (LISTEN, advisory lock, ...).");
+        Meter.CreateObservableGauge(
             "sluice_server_connections", ObserveServerConnections, "{connection}", "Server connections, by pool, server role and state.");
         Meter.CreateObservableGauge(
             "sluice_pool_waiting_clients", ObservePoolWaitingClients, "{client}", "Clients waiting for a server connection.");
@@ -211,6 +213,22 @@ public sealed class SluiceMetrics : IDisposable
                 new KeyValuePair<string, object?>(DatabaseLabel, gauge.Database),
                 new KeyValuePair<string, object?>(UserLabel, gauge.User),
                 new KeyValuePair<string, object?>(StateLabel, gauge.State));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObservePinnedClients()
+    {
+        if (_source is not { } source)
+        {
+            yield break;
+        }
+
+        foreach (var gauge in source.GetPinnedClients())
+        {
+            yield return new Measurement<long>(
+                gauge.Count,
+                new KeyValuePair<string, object?>(DatabaseLabel, gauge.Database),
+                new KeyValuePair<string, object?>(UserLabel, gauge.User));
         }
     }
 

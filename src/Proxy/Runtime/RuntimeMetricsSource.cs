@@ -27,6 +27,27 @@ internal sealed class RuntimeMetricsSource : IMetricsSource
         }
     }
 
+    /// <summary>Every (database, user) with a client connected, 0 when none of them is pinned, so the series exists before the first pin.</summary>
+    public IEnumerable<PinnedClientsGauge> GetPinnedClients()
+    {
+        var counts = new Dictionary<(string Database, string User), long>();
+        foreach (var session in _runtime.Sessions.Keys)
+        {
+            if (session.IsAdminConsole)
+            {
+                continue;
+            }
+
+            var key = (session.DatabaseName, session.UserName);
+            counts[key] = counts.GetValueOrDefault(key) + (session.IsPinned ? 1 : 0);
+        }
+
+        foreach (var ((database, user), count) in counts)
+        {
+            yield return new PinnedClientsGauge(database, user, count);
+        }
+    }
+
     public IEnumerable<ServerConnectionsGauge> GetServerConnections()
     {
         foreach (var pool in _runtime.Pools.Pools)

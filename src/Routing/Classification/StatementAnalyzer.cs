@@ -88,7 +88,7 @@ internal sealed class StatementAnalyzer
             "notify" => StatementFacts.Write(StatementKind.Notify, "NOTIFY"),
             "prepare" => Prepare(start, end),
             "execute" => StatementFacts.Write(StatementKind.Execute, "EXECUTE of a prepared statement whose query is not known here"),
-            "deallocate" => StatementFacts.Write(StatementKind.Deallocate, "DEALLOCATE"),
+            "deallocate" => Deallocate(start, end),
             "declare" => Declare(start, end, nesting),
             "fetch" => StatementFacts.Read(StatementKind.Fetch),
             "move" => StatementFacts.Read(StatementKind.Move),
@@ -111,6 +111,15 @@ internal sealed class StatementAnalyzer
             "discard" => SessionStatementParser.Discard(_text, start, end),
             _ => StatementFacts.Unknown($"unknown command {command.ToUpperInvariant()}"),
         };
+    }
+
+    /// <summary><c>DEALLOCATE [PREPARE] name</c> drops one SQL-level statement; <c>DEALLOCATE [PREPARE] ALL</c> drops every one, protocol-level ones included.</summary>
+    private StatementFacts Deallocate(int start, int end)
+    {
+        var target = _text.IsWord(start + 1, "prepare", end) ? start + 2 : start + 1;
+        var facts = StatementFacts.Write(StatementKind.Deallocate, "DEALLOCATE");
+        facts.DeallocatesAll = _text.IsWord(target, "all", end);
+        return facts;
     }
 
     /// <summary><c>(SELECT ...) UNION (SELECT ...)</c>, <c>((VALUES (1)))</c>.</summary>

@@ -30,6 +30,8 @@ internal sealed class StatementFacts
 
     public bool AndChain { get; set; }
 
+    public bool DeallocatesAll { get; set; }
+
     public static StatementFacts Read(StatementKind kind) => new(kind, StatementRoute.Read, null);
 
     public static StatementFacts Write(StatementKind kind, string reason) => new(kind, StatementRoute.Write, reason);
@@ -60,5 +62,6 @@ internal sealed class StatementFacts
         SessionRouteValue = SessionRouteValue,
         SavepointName = SavepointName,
         AndChain = AndChain,
+        DeallocatesAll = DeallocatesAll,
     };
 }

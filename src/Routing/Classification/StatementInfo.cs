@@ -50,5 +50,11 @@ public sealed class StatementInfo
     /// <summary>A COMMIT / ROLLBACK (END, ABORT) with <c>AND CHAIN</c>: a new transaction block starts right away.</summary>
     public bool AndChain { get; internal init; }
 
+    /// <summary>
+    /// A <see cref="StatementKind.Deallocate"/> of <c>ALL</c>, which drops every prepared statement of the session,
+    /// protocol-level ones included; false for <c>DEALLOCATE name</c>, which drops one SQL-level statement.
+    /// </summary>
+    public bool DeallocatesAll { get; internal init; }
+
     public override string ToString() => $"{Kind} → {Route}" + (Reason is null ? "" : $" ({Reason})");
 }

@@ -61,6 +61,28 @@ public sealed class PreparedStatementTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task Deallocate_of_a_sql_prepared_statement_leaves_protocol_level_statements_prepared()
+    {
+        await using var proxy = await fixture.StartProxyOnThreadPoolAsync(fixture.CreateProxyConfig(PoolMode.Transaction, 1));
+        using var timeout = new CancellationTokenSource(Sql.TestTimeout);
+        var token = timeout.Token;
+        await using var connection = await Sql.OpenAsync(proxy.ConnectionString(TestRoles.Scram), token);
+        await using var select = new NpgsqlCommand("SELECT $1::int + 1", connection);
+        select.Parameters.Add(new NpgsqlParameter<int> { TypedValue = 1 });
+        await select.PrepareAsync(token);
+        Assert.Equal(2, await select.ExecuteScalarAsync(token));
+
+        await connection.ExecuteAsync("PREPARE tx_sql_prepared AS SELECT 1", token);
+        await connection.ExecuteAsync("DEALLOCATE tx_sql_prepared", token);
+
+        // The Bind names the shared copy the proxy prepared; DEALLOCATE of the SQL statement must not have dropped it.
+        select.Parameters[0].Value = 41;
+        Assert.True(select.IsPrepared);
+        Assert.Equal(42, await select.ExecuteScalarAsync(token));
+        Assert.Equal(1, await connection.ScalarAsync<int>("SELECT 1", token));
+    }
+
+    [Fact]
     public async Task Npgsql_auto_prepare_works_through_the_pool()
     {
         await using var proxy = await StartAsync(poolSize: 2);

@@ -121,6 +121,24 @@ public sealed class TimeoutAndLimitTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task Client_idle_timeout_closes_a_client_that_sent_nothing_after_login()
+    {
+        var config = fixture.CreateProxyConfig(PoolMode.Transaction, 2);
+        await using var proxy = await fixture.StartProxyOnThreadPoolAsync(config with { Limits = config.Limits with { ClientIdleTimeout = TimeSpan.FromSeconds(1) } });
+        using var timeout = new CancellationTokenSource(Sql.TestTimeout);
+        var token = timeout.Token;
+        await using var raw = await RawClient.ConnectAsync(proxy.Port, TestRoles.Trust.Name, null, PostgresFixture.Database, token);
+        var stopwatch = Stopwatch.StartNew();
+
+        // Not one message after ReadyForQuery: the proxy's FATAL is the next thing the client reads.
+        var error = await raw.ReadAsync(token);
+
+        Assert.Equal('E', error.Code);
+        Assert.Equal("57P05", error.Fields()['C']);
+        Assert.InRange(stopwatch.Elapsed, TimeSpan.FromSeconds(0.8), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task A_client_waiting_longer_than_checkout_timeout_gets_53300()
     {
         var config = fixture.CreateProxyConfig(PoolMode.Transaction, 1);

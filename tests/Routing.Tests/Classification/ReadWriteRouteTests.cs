@@ -431,6 +431,20 @@ public sealed class ReadWriteRouteTests
     public void Statement_kinds_are_reported(string sql, StatementKind kind) => Assert.Equal(kind, Classifier.Single(sql).Kind);
 
     [Theory]
+    [InlineData("DEALLOCATE ALL", true)]
+    [InlineData("deallocate prepare all", true)]
+    [InlineData("DEALLOCATE p", false)]
+    [InlineData("DEALLOCATE PREPARE p", false)]
+    [InlineData("DEALLOCATE \"all\"", false)]
+    [InlineData("DEALLOCATE allx", false)]
+    public void Deallocate_all_is_told_from_deallocate_of_one_statement(string sql, bool all)
+    {
+        var statement = Classifier.Single(sql);
+        Assert.Equal(StatementKind.Deallocate, statement.Kind);
+        Assert.Equal(all, statement.DeallocatesAll);
+    }
+
+    [Theory]
     [InlineData("SELECT nextval('s')", "nextval")]
     [InlineData("SELECT * FROM t FOR UPDATE", "FOR UPDATE")]
     [InlineData("WITH x AS (DELETE FROM t RETURNING *) SELECT 1", "DELETE")]
