@@ -35,25 +35,47 @@ internal sealed class PreparedStatement
 
     /// <summary>How the query routes, so a Bind that starts a transaction needs no second look at the text.</summary>
     public Sluice.Routing.Classification.ClassificationResult? Classification { get; set; }
+
+    /// <summary>When a client last prepared this text (the cache's own counter), for the cache's eviction order.</summary>
+    internal long LastPrepared;
 }
 
-/// <summary>The proxy-wide statement cache: query text + parameter types → <see cref="PreparedStatement"/>.</summary>
-internal sealed class PreparedStatementCache
+/// <summary>
+/// The proxy-wide statement cache: query text + parameter types → <see cref="PreparedStatement"/>. Bounded: an
+/// application that prepares ever-new texts (literals inlined into prepared SQL) would otherwise grow it forever.
+/// Dropping an entry is always safe: clients and servers that hold the statement keep using it; the next client to
+/// prepare the text gets a new copy under a new server name, and servers' own LRU sets let the old copy age out.
+/// </summary>
+internal sealed class PreparedStatementCache(int capacity = PreparedStatementCache.DefaultCapacity)
 {
+    public const int DefaultCapacity = 10_000;
+
     private readonly ConcurrentDictionary<(string Query, string Types), PreparedStatement> _statements = new();
     private long _nextId;
+    private long _clock;
+    private int _trimming;
 
     public int Count => _statements.Count;
+
+    public int Capacity => capacity;
 
     public PreparedStatement GetOrAdd(string query, int[] parameterTypes)
     {
         var key = Key(query, parameterTypes);
-        if (_statements.TryGetValue(key, out var existing))
+        if (_statements.TryGetValue(key, out var statement))
         {
-            return existing;
+            Volatile.Write(ref statement.LastPrepared, Interlocked.Increment(ref _clock));
+            return statement;
         }
 
-        return _statements.GetOrAdd(key, static (k, state) => new PreparedStatement(Interlocked.Increment(ref state.Cache._nextId), k.Query, state.Types), (Cache: this, Types: parameterTypes));
+        statement = _statements.GetOrAdd(key, static (k, state) => new PreparedStatement(Interlocked.Increment(ref state.Cache._nextId), k.Query, state.Types), (Cache: this, Types: parameterTypes));
+        Volatile.Write(ref statement.LastPrepared, Interlocked.Increment(ref _clock));
+        if (_statements.Count > capacity)
+        {
+            Trim();
+        }
+
+        return statement;
     }
 
     /// <summary>
@@ -73,6 +95,38 @@ internal sealed class PreparedStatementCache
 
         // Only the first to see the error replaces it: several servers may report the same stale statement.
         return _statements.TryUpdate(key, fresh, statement) ? fresh : GetOrAdd(statement.Query, statement.ParameterTypes);
+    }
+
+    /// <summary>
+    /// Drops the least recently prepared tenth (at least down to the capacity), by one caller at a time: a sort per
+    /// tenth of growth keeps the cost per new text constant.
+    /// </summary>
+    private void Trim()
+    {
+        if (Interlocked.Exchange(ref _trimming, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var entries = _statements.ToArray();
+            var excess = entries.Length - capacity + (capacity / 10);
+            if (excess <= 0)
+            {
+                return;
+            }
+
+            Array.Sort(entries, static (a, b) => Volatile.Read(ref a.Value.LastPrepared).CompareTo(Volatile.Read(ref b.Value.LastPrepared)));
+            foreach (var entry in entries.AsSpan(0, Math.Min(excess, entries.Length)))
+            {
+                _statements.TryRemove(entry);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _trimming, 0);
+        }
     }
 
     private static (string Query, string Types) Key(string query, int[] parameterTypes) =>

@@ -44,4 +44,43 @@ public sealed class PreparedStatementCacheTests
         Assert.Same(fresh, cache.Retire(stale));
         Assert.Same(fresh, cache.GetOrAdd("SELECT 1", []));
     }
+
+    [Fact]
+    public void Ever_new_texts_keep_the_cache_bounded_and_the_statements_in_use_stay_shared()
+    {
+        var cache = new PreparedStatementCache(capacity: 100);
+        var hot = cache.GetOrAdd("SELECT hot", []);
+
+        for (var i = 0; i < 1_000; i++)
+        {
+            cache.GetOrAdd($"SELECT {i}", []);
+            if (i % 10 == 0)
+            {
+                // Prepared again and again by clients: it stays the one shared copy.
+                Assert.Same(hot, cache.GetOrAdd("SELECT hot", []));
+            }
+        }
+
+        Assert.InRange(cache.Count, 1, 100);
+        Assert.Same(hot, cache.GetOrAdd("SELECT hot", []));
+    }
+
+    [Fact]
+    public void A_text_dropped_from_the_cache_is_prepared_again_under_a_new_server_name()
+    {
+        var cache = new PreparedStatementCache(capacity: 10);
+        var first = cache.GetOrAdd("SELECT 'first'", []);
+        for (var i = 0; i < 50; i++)
+        {
+            cache.GetOrAdd($"SELECT {i}", []);
+        }
+
+        var again = cache.GetOrAdd("SELECT 'first'", []);
+
+        // The newest text survives the trim its own arrival set off.
+        Assert.Same(again, cache.GetOrAdd("SELECT 'first'", []));
+        Assert.NotSame(first, again);
+        Assert.NotEqual(first.ServerName, again.ServerName);
+        Assert.Equal(first.Query, again.Query);
+    }
 }
