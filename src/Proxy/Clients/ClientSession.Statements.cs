@@ -877,17 +877,22 @@ internal sealed partial class ClientSession
     {
         lock (_linkLock)
         {
-            while (_replies.TryPeek(out var head) && head.Action == ReplyAction.Fake)
+            WriteDueFakesLocked(output);
+        }
+    }
+
+    private void WriteDueFakesLocked(PipeWriter output)
+    {
+        while (_replies.TryPeek(out var head) && head.Action == ReplyAction.Fake)
+        {
+            _replies.Dequeue();
+            if (head.To == ReplyTo.Parse)
             {
-                _replies.Dequeue();
-                if (head.To == ReplyTo.Parse)
-                {
-                    MessageWriter.WriteParseComplete(output);
-                }
-                else
-                {
-                    MessageWriter.WriteCloseComplete(output);
-                }
+                MessageWriter.WriteParseComplete(output);
+            }
+            else
+            {
+                MessageWriter.WriteCloseComplete(output);
             }
         }
     }
@@ -932,9 +937,9 @@ internal sealed partial class ClientSession
             return true;
         }
 
-        WriteDueFakes(output);
         lock (_linkLock)
         {
+            WriteDueFakesLocked(output);
             _failedReply = default;
             if (!_replies.TryPeek(out var head))
             {
