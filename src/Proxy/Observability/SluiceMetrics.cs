@@ -216,21 +216,8 @@ public sealed class SluiceMetrics : IDisposable
         }
     }
 
-    private IEnumerable<Measurement<long>> ObservePinnedClients()
-    {
-        if (_source is not { } source)
-        {
-            yield break;
-        }
-
-        foreach (var gauge in source.GetPinnedClients())
-        {
-            yield return new Measurement<long>(
-                gauge.Count,
-                new KeyValuePair<string, object?>(DatabaseLabel, gauge.Database),
-                new KeyValuePair<string, object?>(UserLabel, gauge.User));
-        }
-    }
+    private IEnumerable<Measurement<long>> ObservePinnedClients() =>
+        ObserveClientCounts(source => source.GetPinnedClients().Select(gauge => (gauge.Database, gauge.User, gauge.Count)));
 
     private IEnumerable<Measurement<long>> ObserveServerConnections()
     {
@@ -251,19 +238,23 @@ public sealed class SluiceMetrics : IDisposable
         }
     }
 
-    private IEnumerable<Measurement<long>> ObservePoolWaitingClients()
+    private IEnumerable<Measurement<long>> ObservePoolWaitingClients() =>
+        ObserveClientCounts(source => source.GetPoolWaitingClients().Select(gauge => (gauge.Database, gauge.User, gauge.Count)));
+
+    /// <summary>A count of clients per (database, user): sluice_pool_waiting_clients and sluice_clients_pinned.</summary>
+    private IEnumerable<Measurement<long>> ObserveClientCounts(Func<IMetricsSource, IEnumerable<(string Database, string User, long Count)>> read)
     {
         if (_source is not { } source)
         {
             yield break;
         }
 
-        foreach (var gauge in source.GetPoolWaitingClients())
+        foreach (var (database, user, count) in read(source))
         {
             yield return new Measurement<long>(
-                gauge.Count,
-                new KeyValuePair<string, object?>(DatabaseLabel, gauge.Database),
-                new KeyValuePair<string, object?>(UserLabel, gauge.User));
+                count,
+                new KeyValuePair<string, object?>(DatabaseLabel, database),
+                new KeyValuePair<string, object?>(UserLabel, user));
         }
     }
 
