@@ -878,12 +878,12 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>
-    /// At the end of the session: stops the pump, finishes or rolls back whatever the client left running, runs the reset
-    /// query in session mode, and gives the server back — or closes it when it cannot be made clean.
+    /// At the end of the session, once <see cref="StopPumpAsync"/> has stopped the pump: finishes or rolls back whatever
+    /// the client left running, runs the reset query in session mode, and gives the server back — or closes it when it
+    /// cannot be made clean.
     /// </summary>
     private async Task ReturnServerAsync()
     {
-        await StopPumpAsync();
         ServerConnection? server;
         int pendingReady;
         bool unsynced;
