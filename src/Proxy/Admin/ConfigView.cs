@@ -48,6 +48,8 @@ internal static class ConfigView
         Add("pool.reset_query", c => c.Pool.ResetQuery);
         Add("pool.prepared_statements", c => Bool(c.Pool.PreparedStatements));
         Add("pool.prepared_statements_per_server", c => Number(c.Pool.PreparedStatementsPerServer));
+        Add("pool.reserve_pool_size", c => Number(c.Pool.ReservePoolSize));
+        Add("pool.reserve_pool_timeout", c => ConfigDuration.Format(c.Pool.ReservePoolTimeout));
 
         Add("limits.statement_timeout", c => ConfigDuration.Format(c.Limits.StatementTimeout));
         Add("limits.idle_in_transaction_timeout", c => ConfigDuration.Format(c.Limits.IdleInTransactionTimeout));
@@ -55,6 +57,8 @@ internal static class ConfigView
         Add("limits.client_login_timeout", c => ConfigDuration.Format(c.Limits.ClientLoginTimeout));
         Add("limits.slow_statement_log", c => ConfigDuration.Format(c.Limits.SlowStatementLog));
         Add("limits.max_user_client_connections", c => Number(c.Limits.MaxUserClientConnections));
+        Add("limits.connection_rate", c => Number(c.Limits.ConnectionRate));
+        Add("limits.connection_rate_wait", c => ConfigDuration.Format(c.Limits.ConnectionRateWait));
 
         Add("routing.read_write_split", c => Bool(c.Routing.ReadWriteSplit));
         Add("routing.max_replica_lag", c => ConfigDuration.Format(c.Routing.MaxReplicaLag));
@@ -74,6 +78,9 @@ internal static class ConfigView
             Entry(rows, prefix + "idle_in_transaction_timeout", user.IdleInTransactionTimeout is { } idle ? ConfigDuration.Format(idle) : null);
             Entry(rows, prefix + "pool_mode", user.PoolMode is { } mode ? ConfigNames.PoolMode.Format(mode) : null);
             Entry(rows, prefix + "pool_size", user.PoolSize is { } size ? Number(size) : null);
+            Entry(rows, prefix + "max_server_connections", user.MaxServerConnections is { } maxServers ? Number(maxServers) : null);
+            Entry(rows, prefix + "connection_rate", user.ConnectionRate is { } connectionRate ? Number(connectionRate) : null);
+            Entry(rows, prefix + "transaction_rate", user.TransactionRate is { } transactionRate ? Number(transactionRate) : null);
             Entry(rows, prefix + "server_user", user.ServerUser);
             Entry(rows, prefix + "server_password", user.ServerPassword is null ? null : Hidden);
         }
@@ -85,6 +92,9 @@ internal static class ConfigView
             Entry(rows, prefix + "pool_size", database.PoolSize is { } size ? Number(size) : null);
             Entry(rows, prefix + "min_pool_size", database.MinPoolSize is { } min ? Number(min) : null);
             Entry(rows, prefix + "pool_mode", database.PoolMode is { } mode ? ConfigNames.PoolMode.Format(mode) : null);
+            Entry(rows, prefix + "max_client_connections", database.MaxClientConnections is { } maxClients ? Number(maxClients) : null);
+            Entry(rows, prefix + "max_server_connections", database.MaxServerConnections is { } maxServers ? Number(maxServers) : null);
+            Entry(rows, prefix + "reserve_pool_size", database.ReservePoolSize is { } reserve ? Number(reserve) : null);
             Entry(rows, prefix + "servers", string.Join(", ", database.Servers.Select(s => $"{s.Name} {ConfigNames.ServerRole.Format(s.Role)}")));
         }
 

@@ -205,6 +205,8 @@ internal sealed class ConfigBinder
             PreparedStatements = table.Bool("prepared_statements") ?? defaults.PreparedStatements,
             PreparedStatementsPerServer = table.Int("prepared_statements_per_server", 1) ?? defaults.PreparedStatementsPerServer,
             ServerConnectTimeout = table.Duration("server_connect_timeout") ?? defaults.ServerConnectTimeout,
+            ReservePoolSize = table.Int("reserve_pool_size", 0) ?? defaults.ReservePoolSize,
+            ReservePoolTimeout = table.Duration("reserve_pool_timeout") ?? defaults.ReservePoolTimeout,
         };
         table.ReportUnknownKeys();
         if (pool.MinSize > pool.Size)
@@ -231,6 +233,8 @@ internal sealed class ConfigBinder
             ClientLoginTimeout = table.Duration("client_login_timeout") ?? defaults.ClientLoginTimeout,
             SlowStatementLog = table.Duration("slow_statement_log") ?? defaults.SlowStatementLog,
             MaxUserClientConnections = table.Int("max_user_client_connections", 0) ?? defaults.MaxUserClientConnections,
+            ConnectionRate = table.Int("connection_rate", 0) ?? defaults.ConnectionRate,
+            ConnectionRateWait = table.Duration("connection_rate_wait") ?? defaults.ConnectionRateWait,
         };
         table.ReportUnknownKeys();
         return limits;
@@ -277,6 +281,9 @@ internal sealed class ConfigBinder
                 IdleInTransactionTimeout = table.Duration("idle_in_transaction_timeout"),
                 PoolMode = table.Enum("pool_mode", ConfigNames.PoolMode),
                 PoolSize = table.Int("pool_size", 1),
+                MaxServerConnections = table.Int("max_server_connections", 0),
+                ConnectionRate = table.Int("connection_rate", 0),
+                TransactionRate = table.Int("transaction_rate", 0),
                 ServerUser = table.String("server_user", allowEmpty: false),
                 ServerPassword = table.String("server_password"),
             };
@@ -365,6 +372,9 @@ internal sealed class ConfigBinder
                 PoolSize = table.Int("pool_size", 1),
                 MinPoolSize = table.Int("min_pool_size", 0),
                 PoolMode = table.Enum("pool_mode", ConfigNames.PoolMode),
+                MaxClientConnections = table.Int("max_client_connections", 0),
+                MaxServerConnections = table.Int("max_server_connections", 0),
+                ReservePoolSize = table.Int("reserve_pool_size", 0),
                 Servers = BindServers(table, name ?? "?"),
             };
             table.ReportUnknownKeys();

@@ -149,6 +149,11 @@ public sealed record PoolSection
 
     public int PreparedStatementsPerServer { get; init; } = 500;
 
+    /// <summary>Extra servers a pool may open once a client has waited <see cref="ReservePoolTimeout"/>; 0 = none.</summary>
+    public int ReservePoolSize { get; init; }
+
+    public TimeSpan ReservePoolTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Not in the contract's example; how long opening a server connection (TCP + login) may take.</summary>
     public TimeSpan ServerConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
 }
@@ -166,6 +171,12 @@ public sealed record LimitsSection
     public TimeSpan SlowStatementLog { get; init; } = TimeSpan.Zero;
 
     public int MaxUserClientConnections { get; init; }
+
+    /// <summary>New connections per second per client address (burst of the same size); 0 = no limit.</summary>
+    public int ConnectionRate { get; init; }
+
+    /// <summary>How long a connection over a connection rate waits for a token before it is refused.</summary>
+    public TimeSpan ConnectionRateWait { get; init; } = TimeSpan.FromMilliseconds(500);
 }
 
 public sealed record RoutingSection
@@ -205,6 +216,15 @@ public sealed record UserConfig
 
     public int? PoolSize { get; init; }
 
+    /// <summary>Server connections of this user on one server, across databases and pools; 0 or null = no cap.</summary>
+    public int? MaxServerConnections { get; init; }
+
+    /// <summary>New connections per second of this user (burst of the same size); 0 or null = no limit.</summary>
+    public int? ConnectionRate { get; init; }
+
+    /// <summary>Server checkouts (transactions) per second of this user (burst of the same size); 0 or null = no limit.</summary>
+    public int? TransactionRate { get; init; }
+
     /// <summary>The user name towards PostgreSQL; null = <see cref="Name"/>.</summary>
     public string? ServerUser { get; init; }
 
@@ -228,6 +248,15 @@ public sealed record DatabaseConfig
     public int? MinPoolSize { get; init; }
 
     public PoolMode? PoolMode { get; init; }
+
+    /// <summary>Client connections of this database; 0 or null = no cap.</summary>
+    public int? MaxClientConnections { get; init; }
+
+    /// <summary>Server connections of this database on one server, across users and pools; 0 or null = no cap.</summary>
+    public int? MaxServerConnections { get; init; }
+
+    /// <summary>Overrides [pool] reserve_pool_size for this database's pools.</summary>
+    public int? ReservePoolSize { get; init; }
 
     public ImmutableArray<BackendServerConfig> Servers { get; init; } = [];
 }
