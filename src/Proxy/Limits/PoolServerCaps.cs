@@ -1,0 +1,54 @@
+namespace Sluice.Proxy.Limits;
+
+/// <summary>
+/// The shared caps one pool's server connections count against: its database's on its server and its user's on its
+/// server. A slot is taken from both or from neither.
+/// </summary>
+internal sealed class PoolServerCaps
+{
+    public static readonly PoolServerCaps None = new(new ServerCap(0), new ServerCap(0));
+
+    public PoolServerCaps(ServerCap database, ServerCap user)
+    {
+        Database = database;
+        User = user;
+    }
+
+    public ServerCap Database { get; }
+
+    public ServerCap User { get; }
+
+    public void Join(IServerCapMember member)
+    {
+        Database.Join(member);
+        User.Join(member);
+    }
+
+    public void Leave(IServerCapMember member)
+    {
+        Database.Leave(member);
+        User.Leave(member);
+    }
+
+    public bool TryAcquire(IServerCapMember member)
+    {
+        if (!Database.TryAcquire(member))
+        {
+            return false;
+        }
+
+        if (User.TryAcquire(member))
+        {
+            return true;
+        }
+
+        Database.Release();
+        return false;
+    }
+
+    public void Release()
+    {
+        Database.Release();
+        User.Release();
+    }
+}
