@@ -26,4 +26,10 @@ public enum RejectionReason
 
     /// <summary>The proxy is draining (SIGTERM / SHUTDOWN) and accepts no new clients.</summary>
     Draining,
+
+    /// <summary>The database's <c>max_client_connections</c> reached.</summary>
+    DatabaseCap,
+
+    /// <summary>Over <c>[limits] connection_rate</c> (per address) or the user's <c>connection_rate</c> for longer than <c>connection_rate_wait</c>.</summary>
+    ConnectionRate,
 }

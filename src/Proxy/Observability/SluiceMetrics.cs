@@ -43,6 +43,7 @@ public sealed class SluiceMetrics : IDisposable
     private readonly Histogram<double> _queryDuration;
     private readonly Counter<long> _errors;
     private readonly Counter<long> _statementTimeouts;
+    private readonly Counter<long> _rateLimitedWaits;
     private readonly Counter<long> _rejectedConnections;
     private readonly Counter<long> _bytes;
     private readonly Histogram<double> _checkoutWait;
@@ -65,6 +66,8 @@ public sealed class SluiceMetrics : IDisposable
             "sluice_errors", "{error}", "Error responses sent to clients, by database and SQLSTATE class (first two characters).");
         _statementTimeouts = Meter.CreateCounter<long>(
             "sluice_statement_timeouts", "{statement}", "Statements cancelled by the proxy's statement_timeout.");
+        _rateLimitedWaits = Meter.CreateCounter<long>(
+            "sluice_rate_limited_waits", "{wait}", "Connections and transactions that waited for a rate limit (connection_rate of a user, transaction_rate).");
         _rejectedConnections = Meter.CreateCounter<long>(
             "sluice_rejected_connections", "{connection}", "Client connections refused, by reason.");
         _bytes = Meter.CreateCounter<long>(
@@ -128,6 +131,10 @@ public sealed class SluiceMetrics : IDisposable
     public void StatementTimeout(string database, string user) =>
         _statementTimeouts.Add(1, new KeyValuePair<string, object?>(DatabaseLabel, database), new KeyValuePair<string, object?>(UserLabel, user));
 
+    /// <summary>A connection or transaction of <paramref name="user"/> waited for a rate limit's token.</summary>
+    public void RateLimitedWait(string database, string user) =>
+        _rateLimitedWaits.Add(1, new KeyValuePair<string, object?>(DatabaseLabel, database), new KeyValuePair<string, object?>(UserLabel, user));
+
     /// <summary>A client connection was refused.</summary>
     public void ConnectionRejected(RejectionReason reason) =>
         _rejectedConnections.Add(1, new KeyValuePair<string, object?>("reason", ReasonLabel(reason)));
@@ -170,6 +177,8 @@ public sealed class SluiceMetrics : IDisposable
         RejectionReason.LoginTimeout => "login_timeout",
         RejectionReason.ProtocolViolation => "protocol_violation",
         RejectionReason.Draining => "draining",
+        RejectionReason.DatabaseCap => "database_cap",
+        RejectionReason.ConnectionRate => "connection_rate",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 
