@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Sluice.Protocol.Authentication;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Limits;
 using Sluice.Proxy.Servers;
 
 namespace Sluice.Proxy.Pooling;
@@ -28,11 +29,15 @@ internal sealed class PoolRegistry : IAsyncDisposable
 
     public IEnumerable<ServerPool> Pools => _pools.Values;
 
+    /// <summary>The database and user caps on server connections, shared by the pools.</summary>
+    public ServerCapRegistry ServerCaps { get; } = new();
+
     public ServerPool GetPool(ProxyConfig config, DatabaseConfig database, UserConfig user, BackendServerConfig server)
     {
         var key = new PoolKey(database.Name, user.Name, server.Name);
         var settings = PoolSettings.Resolve(config, database, user);
         var target = LoginTarget(database, user, server);
+        var caps = CapsFor(database, user, server);
         while (true)
         {
             if (_pools.TryGetValue(key, out var existing))
@@ -43,7 +48,7 @@ internal sealed class PoolRegistry : IAsyncDisposable
                 }
 
                 // Credentials or backend database changed under a reload: the old pool goes, a new one comes.
-                if (_pools.TryUpdate(key, NewPool(key, target, settings), existing))
+                if (_pools.TryUpdate(key, NewPool(key, target, settings, caps), existing))
                 {
                     existing.Retire();
                 }
@@ -51,7 +56,7 @@ internal sealed class PoolRegistry : IAsyncDisposable
                 continue;
             }
 
-            var pool = _pools.GetOrAdd(key, static (k, state) => state.Registry.NewPool(k, state.Target, state.Settings), (Registry: this, Target: target, Settings: settings));
+            var pool = _pools.GetOrAdd(key, static (k, state) => state.Registry.NewPool(k, state.Target, state.Settings, state.Caps), (Registry: this, Target: target, Settings: settings, Caps: caps));
             if (pool.Target == target)
             {
                 // A pool made while PAUSE was being applied may have been missed by it.
@@ -84,6 +89,7 @@ internal sealed class PoolRegistry : IAsyncDisposable
             }
 
             pool.Settings = PoolSettings.Resolve(config, database, user);
+            CapsFor(database, user, server);
         }
     }
 
@@ -233,9 +239,13 @@ internal sealed class PoolRegistry : IAsyncDisposable
         }
     }
 
-    private ServerPool NewPool(PoolKey key, ServerLoginTarget target, PoolSettings settings)
+    /// <summary>The pool's shared caps, their maxima set from <paramref name="database"/> and <paramref name="user"/> (a reload's new values apply from here).</summary>
+    private PoolServerCaps CapsFor(DatabaseConfig database, UserConfig user, BackendServerConfig server) =>
+        ServerCaps.For(database.Name, user.Name, server.Name, database.MaxServerConnections ?? 0, user.MaxServerConnections ?? 0);
+
+    private ServerPool NewPool(PoolKey key, ServerLoginTarget target, PoolSettings settings, PoolServerCaps caps)
     {
-        var pool = new ServerPool(key.Database, key.User, target, settings, _loggerFactory.CreateLogger<ServerPool>());
+        var pool = new ServerPool(key.Database, key.User, target, settings, _loggerFactory.CreateLogger<ServerPool>(), caps);
         if (_anyPaused && IsPaused(key.Database))
         {
             pool.Pause();

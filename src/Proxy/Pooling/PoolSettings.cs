@@ -22,6 +22,11 @@ internal sealed record PoolSettings
 
     public string ResetQuery { get; init; } = "DISCARD ALL";
 
+    /// <summary>Servers the pool may open beyond <see cref="Size"/> once a client waited <see cref="ReserveTimeout"/>.</summary>
+    public int ReserveSize { get; init; }
+
+    public TimeSpan ReserveTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>[tls] server_mode and server_ca_file, for new server connections.</summary>
     public ServerTlsOptions ServerTls { get; init; } = ServerTlsOptions.Disabled;
 
@@ -36,6 +41,8 @@ internal sealed record PoolSettings
         Lifetime = config.Pool.ServerLifetime,
         ConnectTimeout = config.Pool.ServerConnectTimeout,
         ResetQuery = config.Pool.ResetQuery,
+        ReserveSize = database.ReservePoolSize ?? config.Pool.ReservePoolSize,
+        ReserveTimeout = config.Pool.ReservePoolTimeout,
         ServerTls = ServerTlsOptions.For(config.Tls),
     };
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Sluice.Proxy.Limits;
 using Sluice.Proxy.Servers;
 
 namespace Sluice.Proxy.Pooling;
@@ -9,13 +10,16 @@ namespace Sluice.Proxy.Pooling;
 /// FIFO order up to checkout_timeout. Idle connections are kept LIFO so the warmest is reused first and the coldest
 /// ages out under server_idle_timeout.
 /// </summary>
-internal sealed partial class ServerPool
+internal sealed partial class ServerPool : IServerCapMember
 {
     private readonly Lock _lock = new();
     private readonly List<ServerConnection> _idle = [];
     private readonly LinkedList<Waiter> _waiters = new();
     private readonly ILogger _logger;
+    private readonly PoolServerCaps _caps;
     private int _total;
+    private bool _reserveCheckPending;
+    private bool _joinedCaps;
     private int _connecting;
     private bool _retired;
     private long _checkoutCount;
@@ -26,8 +30,9 @@ internal sealed partial class ServerPool
     private long _reconnectBefore = long.MinValue;
     private IReadOnlyDictionary<string, string>? _serverParameters;
 
-    public ServerPool(string database, string user, ServerLoginTarget target, PoolSettings settings, ILogger logger)
+    public ServerPool(string database, string user, ServerLoginTarget target, PoolSettings settings, ILogger logger, PoolServerCaps? caps = null)
     {
+        _caps = caps ?? PoolServerCaps.None;
         Database = database;
         User = user;
         Target = target;
@@ -112,8 +117,11 @@ internal sealed partial class ServerPool
         return parameters;
     }
 
-    /// <summary>Lends a server connection; throws <see cref="PoolTimeoutException"/> after checkout_timeout.</summary>
-    public ValueTask<ServerConnection> CheckoutAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Lends a server connection; throws <see cref="PoolTimeoutException"/> after checkout_timeout, counted from
+    /// <paramref name="waitingSince"/> when the client already waited for something else (a transaction rate).
+    /// </summary>
+    public ValueTask<ServerConnection> CheckoutAsync(CancellationToken cancellationToken, long waitingSince = 0)
     {
         Waiter? waiter = null;
         lock (_lock)
@@ -128,19 +136,15 @@ internal sealed partial class ServerPool
                     return ValueTask.FromResult(candidate);
                 }
 
-                _total--;
+                Shrink();
                 _ = candidate.DisposeAsync();
             }
 
-            if (_total < Settings.Size && _waiters.Count == 0)
+            if (_waiters.Count > 0 || !TryGrow(Settings.Size))
             {
-                _total++;
-                _connecting++;
-            }
-            else
-            {
-                waiter = new Waiter();
+                waiter = new Waiter(waitingSince != 0 ? waitingSince : Stopwatch.GetTimestamp());
                 waiter.Node = _waiters.AddLast(waiter);
+                ScheduleReserveCheck();
             }
         }
 
@@ -162,10 +166,10 @@ internal sealed partial class ServerPool
 
         lock (_lock)
         {
-            if (_total > Settings.Size)
+            if (ReservePolicy.IsSurplus(_total, Settings.Size, Settings.ReserveSize, _waiters.Count > 0))
             {
-                // Shrunk by a reload: let the surplus go as it comes back.
-                _total--;
+                // Shrunk by a reload, or a reserve server no client waits for: let the surplus go as it comes back.
+                Shrink();
                 _ = server.CloseAsync();
                 return;
             }
@@ -184,7 +188,7 @@ internal sealed partial class ServerPool
             if (_resumed is not null)
             {
                 // Paused: no idle servers are kept, so the servers can be restarted behind the proxy.
-                _total--;
+                Shrink();
                 _ = server.CloseAsync();
                 return;
             }
@@ -199,13 +203,8 @@ internal sealed partial class ServerPool
         bool grow;
         lock (_lock)
         {
-            _total--;
-            grow = _waiters.Count > 0 && _total < Settings.Size && !_retired;
-            if (grow)
-            {
-                _total++;
-                _connecting++;
-            }
+            Shrink();
+            grow = _waiters.Count > 0 && !_retired && TryGrow(GrowthLimit());
         }
 
         _ = server.CloseAsync();
@@ -241,10 +240,12 @@ internal sealed partial class ServerPool
                 }
             }
 
-            _total -= expired?.Count ?? 0;
-            missing = _retired || _resumed is not null ? 0 : Math.Max(0, Math.Min(settings.MinSize, settings.Size) - _total);
-            _total += missing;
-            _connecting += missing;
+            Shrink(expired?.Count ?? 0);
+            missing = 0;
+            while (!_retired && _resumed is null && _total < Math.Min(settings.MinSize, settings.Size) && TryGrow(settings.Size))
+            {
+                missing++;
+            }
         }
 
         if (expired is not null)
@@ -273,7 +274,7 @@ internal sealed partial class ServerPool
                 lock (_lock)
                 {
                     _connecting--;
-                    _total--;
+                    Shrink();
                 }
 
                 if (ex is ServerConnectException connectError)
@@ -294,9 +295,11 @@ internal sealed partial class ServerPool
         {
             _retired = true;
             idle = [.. _idle];
-            _total -= _idle.Count;
+            Shrink(_idle.Count);
             _idle.Clear();
         }
+
+        _caps.Leave(this);
 
         foreach (var server in idle)
         {
@@ -311,7 +314,7 @@ internal sealed partial class ServerPool
         lock (_lock)
         {
             idle = [.. _idle];
-            _total -= _idle.Count;
+            Shrink(_idle.Count);
             _idle.Clear();
         }
 
@@ -400,7 +403,7 @@ internal sealed partial class ServerPool
             lock (_lock)
             {
                 _connecting--;
-                _total--;
+                Shrink();
             }
 
             throw;
@@ -426,7 +429,7 @@ internal sealed partial class ServerPool
             lock (_lock)
             {
                 _connecting--;
-                _total--;
+                Shrink();
                 if (_waiters.First is { } node)
                 {
                     _waiters.RemoveFirst();
@@ -445,7 +448,7 @@ internal sealed partial class ServerPool
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (timeout > TimeSpan.Zero)
         {
-            timeoutSource.CancelAfter(timeout);
+            timeoutSource.CancelAfter(TimeSpan.FromTicks(Math.Max(1, (timeout - Stopwatch.GetElapsedTime(waiter.Since)).Ticks)));
         }
 
         using (timeoutSource.Token.Register(static state => ((Waiter)state!).Completion.TrySetCanceled(), waiter))
@@ -478,6 +481,116 @@ internal sealed partial class ServerPool
         }
     }
 
+    /// <summary>A database or user cap freed a slot this pool asked for: open a server for the first waiter.</summary>
+    void IServerCapMember.OnCapSlotFreed()
+    {
+        lock (_lock)
+        {
+            if (_waiters.Count == 0 || _retired || !TryGrow(GrowthLimit()))
+            {
+                return;
+            }
+        }
+
+        _ = ConnectForWaitersAsync();
+    }
+
+    /// <summary>Another pool under the same cap needs a slot: the coldest idle server goes, if nobody here waits.</summary>
+    bool IServerCapMember.TryCloseIdleServer()
+    {
+        ServerConnection coldest;
+        lock (_lock)
+        {
+            if (_idle.Count == 0 || _waiters.Count > 0)
+            {
+                return false;
+            }
+
+            coldest = _idle[0];
+            _idle.RemoveAt(0);
+            Shrink();
+        }
+
+        _ = coldest.CloseAsync();
+        return true;
+    }
+
+    /// <summary>Counts a server about to be opened, within <paramref name="limit"/> and the shared caps; caller holds the lock.</summary>
+    private bool TryGrow(int limit)
+    {
+        if (!_joinedCaps)
+        {
+            // Joined on first use, so a pool made and dropped in a registry race never stays a member.
+            _joinedCaps = true;
+            _caps.Join(this);
+        }
+
+        if (_total >= limit || !_caps.TryAcquire(this))
+        {
+            return false;
+        }
+
+        _total++;
+        _connecting++;
+        return true;
+    }
+
+    /// <summary>Stops counting <paramref name="count"/> servers (closed, or never opened); caller holds the lock.</summary>
+    private void Shrink(int count = 1)
+    {
+        _total -= count;
+        for (var i = 0; i < count; i++)
+        {
+            _caps.Release();
+        }
+    }
+
+    /// <summary>The pool's size, or size plus reserve once the oldest client has waited reserve_pool_timeout; caller holds the lock.</summary>
+    private int GrowthLimit() =>
+        ReservePolicy.Limit(Settings.Size, Settings.ReserveSize, Settings.ReserveTimeout,
+            _waiters.First is { } first ? Stopwatch.GetElapsedTime(first.Value.Since) : TimeSpan.Zero);
+
+    /// <summary>With a reserve pool, looks again when the oldest waiter has waited reserve_pool_timeout; caller holds the lock.</summary>
+    private void ScheduleReserveCheck(bool retryDue = true)
+    {
+        if (Settings.ReserveSize <= 0 || _reserveCheckPending || _waiters.First is not { } first)
+        {
+            return;
+        }
+
+        var due = Settings.ReserveTimeout - Stopwatch.GetElapsedTime(first.Value.Since);
+        if (due <= TimeSpan.Zero && !retryDue)
+        {
+            // Past its time and still not served: the reserve is in use or a cap is reached; a returned or
+            // closed server serves it instead.
+            return;
+        }
+
+        _reserveCheckPending = true;
+        _ = OpenReserveAfterAsync(due > TimeSpan.Zero ? due : TimeSpan.Zero);
+    }
+
+    private async Task OpenReserveAfterAsync(TimeSpan due)
+    {
+        await Task.Delay(due);
+        bool grow;
+        lock (_lock)
+        {
+            _reserveCheckPending = false;
+            grow = _waiters.Count > 0 && !_retired && TryGrow(GrowthLimit());
+            if (!grow)
+            {
+                // Served meanwhile, or the reserve is in use: the next oldest waiter gets its own check.
+                ScheduleReserveCheck(retryDue: false);
+            }
+        }
+
+        if (grow)
+        {
+            _ = ConnectForWaitersAsync();
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "could not open a warm server connection to {Server} for {Database}/{User}: {Reason}")]
     private static partial void LogWarmUpFailed(ILogger logger, string server, string database, string user, string reason);
 
@@ -485,7 +598,12 @@ internal sealed partial class ServerPool
     {
         public TaskCompletionSource<ServerConnection> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public long Since { get; } = Stopwatch.GetTimestamp();
+        public Waiter(long since)
+        {
+            Since = since;
+        }
+
+        public long Since { get; }
 
         public LinkedListNode<Waiter>? Node { get; set; }
     }
