@@ -397,7 +397,8 @@ internal sealed partial class ClientSession
         _waiting = true;
         try
         {
-            server = await pool.CheckoutAsync(token);
+            await WaitForTransactionRateAsync(pool, token);
+            server = await pool.CheckoutAsync(token, waitStarted);
             _stats!.AddWait(waitStarted);
             _runtime.Metrics.CheckoutWait(Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
         }

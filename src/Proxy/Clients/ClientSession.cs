@@ -6,6 +6,7 @@ using Sluice.Protocol.Framing;
 using Sluice.Protocol.Messages;
 using Sluice.Protocol.Startup;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Limits;
 using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
 using Sluice.Proxy.Runtime;
@@ -36,6 +37,7 @@ internal sealed partial class ClientSession
     private PoolMode _mode;
     private int _cancelProcessId;
     private bool _countedUser;
+    private bool _countedDatabase;
     private bool _countedClient;
     private string _closeReason = "client closed the connection";
     private ClientTlsSession? _tls;
@@ -156,6 +158,11 @@ internal sealed partial class ClientSession
                 MessageWriter.WriteNegotiateProtocolVersion(_client.Output, 0, startup.ProtocolOptions);
             }
 
+            if (await _runtime.RateLimits.WaitForConnectionAsync(_client.RemoteEndPoint, config.Limits, loginTimeout.Token) == RateOutcome.Refused)
+            {
+                return await RefuseAsync(SqlState.TooManyConnections, "connection rate limit: too many new connections from this address (limits.connection_rate)", RejectionReason.ConnectionRate);
+            }
+
             if (!_runtime.TryAddClient())
             {
                 return await RefuseAsync(SqlState.TooManyConnections, "sorry, too many clients already (max_client_connections)", RejectionReason.MaxClientConnections);
@@ -199,6 +206,11 @@ internal sealed partial class ClientSession
         if (databaseConfig is null)
         {
             return await RefuseAsync(SqlState.InvalidCatalogName, $"database \"{_databaseName}\" does not exist", RejectionReason.UnknownDatabase);
+        }
+
+        if (await LimitLoginAsync(user, databaseConfig) is { } refused)
+        {
+            return refused;
         }
 
         if (!_runtime.TryAddUserClient(user))
@@ -321,6 +333,46 @@ internal sealed partial class ClientSession
         }
     }
 
+    /// <summary>The user's connection rate and the database's client cap; null when the login may go on, else the refusal's result.</summary>
+    private async Task<bool?> LimitLoginAsync(UserConfig user, DatabaseConfig database)
+    {
+        switch (await _runtime.RateLimits.WaitForUserConnectionAsync(user, _runtime.Config.Limits, _closing.Token))
+        {
+            case RateOutcome.Refused:
+                return await RefuseAsync(SqlState.TooManyConnections, $"connection rate limit: too many new connections for user \"{_userName}\" (connection_rate)", RejectionReason.ConnectionRate);
+            case RateOutcome.AdmittedAfterWait:
+                _runtime.Metrics.RateLimitedWait(_databaseName, _userName);
+                break;
+        }
+
+        if (!_runtime.TryAddDatabaseClient(database))
+        {
+            return await RefuseAsync(SqlState.TooManyConnections, $"too many connections for database \"{_databaseName}\" (max_client_connections)", RejectionReason.DatabaseCap);
+        }
+
+        _countedDatabase = true;
+        return null;
+    }
+
+    /// <summary>
+    /// The user's transaction_rate, before a checkout: the wait counts against the same checkout_timeout, and a wait
+    /// that would exceed it is refused at once as a pool timeout. The rate in force now applies, not the one at login.
+    /// </summary>
+    private async ValueTask WaitForTransactionRateAsync(ServerPool pool, CancellationToken token)
+    {
+        var user = _runtime.Config.FindUser(_userName) ?? _user!;
+        switch (await _runtime.RateLimits.WaitForTransactionAsync(user, pool.Settings.CheckoutTimeout, token))
+        {
+            case RateOutcome.Refused:
+                _runtime.Metrics.RateLimitedWait(_databaseName, _userName);
+                throw new PoolTimeoutException(
+                    $"transaction rate limit: user \"{_userName}\" is over its transaction_rate ({user.TransactionRate}/s) for longer than checkout_timeout ({pool.Settings.CheckoutTimeout.TotalSeconds:0.###}s)");
+            case RateOutcome.AdmittedAfterWait:
+                _runtime.Metrics.RateLimitedWait(_databaseName, _userName);
+                break;
+        }
+    }
+
     /// <summary>Sends a FATAL error and ends the session (false, for the login path's convenience).</summary>
     private async Task<bool> RefuseAsync(string sqlState, string message, RejectionReason? reason = null)
     {
@@ -383,6 +435,11 @@ internal sealed partial class ClientSession
             if (_countedUser)
             {
                 _runtime.RemoveUserClient(_userName);
+            }
+
+            if (_countedDatabase)
+            {
+                _runtime.RemoveDatabaseClient(_databaseName);
             }
 
             if (_countedClient)

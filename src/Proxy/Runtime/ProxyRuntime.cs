@@ -4,6 +4,7 @@ using Sluice.Proxy.Admin;
 using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Health;
+using Sluice.Proxy.Limits;
 using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
 using Sluice.Proxy.Statements;
@@ -18,7 +19,8 @@ namespace Sluice.Proxy.Runtime;
 /// </summary>
 internal sealed class ProxyRuntime : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, int> _clientsPerUser = new(StringComparer.Ordinal);
+    private readonly CapCounter _clientsPerUser = new();
+    private readonly CapCounter _clientsPerDatabase = new();
     private volatile ProxyConfig _config;
     private int _clientCount;
 
@@ -118,22 +120,22 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     public void RemoveClient() => Interlocked.Decrement(ref _clientCount);
 
     /// <summary>Counts a logged-in client of a user; false when its per-user cap is reached.</summary>
-    public bool TryAddUserClient(UserConfig user)
-    {
-        var max = user.MaxClientConnections ?? _config.Limits.MaxUserClientConnections;
-        var count = _clientsPerUser.AddOrUpdate(user.Name, 1, static (_, n) => n + 1);
-        if (max > 0 && count > max)
-        {
-            RemoveUserClient(user.Name);
-            return false;
-        }
+    public bool TryAddUserClient(UserConfig user) =>
+        _clientsPerUser.TryAdd(user.Name, user.MaxClientConnections ?? _config.Limits.MaxUserClientConnections);
 
-        return true;
-    }
+    public void RemoveUserClient(string user) => _clientsPerUser.Remove(user);
 
-    public void RemoveUserClient(string user) => _clientsPerUser.AddOrUpdate(user, 0, static (_, n) => n - 1);
+    public int UserClientCount(string user) => _clientsPerUser.Count(user);
 
-    public int UserClientCount(string user) => _clientsPerUser.TryGetValue(user, out var n) ? n : 0;
+    /// <summary>Counts a logged-in client of a database; false when its max_client_connections is reached.</summary>
+    public bool TryAddDatabaseClient(DatabaseConfig database) => _clientsPerDatabase.TryAdd(database.Name, database.MaxClientConnections ?? 0);
+
+    public void RemoveDatabaseClient(string database) => _clientsPerDatabase.Remove(database);
+
+    public int DatabaseClientCount(string database) => _clientsPerDatabase.Count(database);
+
+    /// <summary>Connection and transaction rate limits (their token buckets).</summary>
+    public RateLimits RateLimits { get; } = new(TimeProvider.System);
 
     public async ValueTask DisposeAsync()
     {
