@@ -72,7 +72,7 @@ public sealed class CheckCommandTests : IDisposable
             [
                 $"{path}:2: pool.size must be at least 1 (got 0)",
                 $"{path}:3: pool.mode: invalid value \"x\"; allowed: session, transaction, statement",
-                $"{path}:4: unknown key 'extra' in [pool]; known keys: mode, size, min_size, checkout_timeout, server_idle_timeout, server_lifetime, reset_query, prepared_statements, prepared_statements_per_server, server_connect_timeout",
+                $"{path}:4: unknown key 'extra' in [pool]; known keys: mode, size, min_size, checkout_timeout, server_idle_timeout, server_lifetime, reset_query, prepared_statements, prepared_statements_per_server, server_connect_timeout, reserve_pool_size, reserve_pool_timeout",
             ],
             ErrorLines);
     }

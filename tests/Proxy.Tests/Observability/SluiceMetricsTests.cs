@@ -141,7 +141,7 @@ public sealed class SluiceMetricsTests : IDisposable
     {
         string[] reasons =
         [
-            "allowlist", "auth_failed", "draining", "login_timeout", "max_client_connections",
+            "allowlist", "auth_failed", "connection_rate", "database_cap", "draining", "login_timeout", "max_client_connections",
             "max_user_client_connections", "protocol_violation", "unknown_database",
         ];
 
@@ -159,6 +159,18 @@ public sealed class SluiceMetricsTests : IDisposable
         Assert.Equal(2, ScrapeText.Value(after, "sluice_rejected_connections_total{reason=\"auth_failed\"}"));
         Assert.Equal(1, ScrapeText.Value(after, "sluice_rejected_connections_total{reason=\"max_user_client_connections\"}"));
         Assert.Equal(0, ScrapeText.Value(after, "sluice_rejected_connections_total{reason=\"draining\"}"));
+    }
+
+    [Fact]
+    public void Rate_limited_waits_are_counted_per_database_and_user()
+    {
+        _metrics.RateLimitedWait("shop", "app");
+        _metrics.RateLimitedWait("shop", "app");
+        _metrics.RateLimitedWait("shop", "report");
+
+        var scrape = _exporter.Scrape();
+        Assert.Equal(2, ScrapeText.Value(scrape, "sluice_rate_limited_waits_total{database=\"shop\",user=\"app\"}"));
+        Assert.Equal(1, ScrapeText.Value(scrape, "sluice_rate_limited_waits_total{database=\"shop\",user=\"report\"}"));
     }
 
     [Fact]
