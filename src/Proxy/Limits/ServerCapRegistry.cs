@@ -21,5 +21,4 @@ internal sealed class ServerCapRegistry
         userCap.Max = userMax;
         return new PoolServerCaps(databaseCap, userCap);
     }
-
 }
