@@ -18,6 +18,9 @@ internal sealed class PoolServerCaps
 
     public ServerCap User { get; }
 
+    /// <summary>Another pool waits for a slot of one of these caps: a server of <paramref name="member"/> that would go idle should go instead.</summary>
+    public bool HasClaimantOtherThan(IServerCapMember member) => Database.HasClaimantOtherThan(member) || User.HasClaimantOtherThan(member);
+
     public void Join(IServerCapMember member)
     {
         Database.Join(member);
@@ -30,14 +33,15 @@ internal sealed class PoolServerCaps
         User.Leave(member);
     }
 
-    public bool TryAcquire(IServerCapMember member)
+    /// <summary>See <see cref="ServerCap.TryAcquire"/>.</summary>
+    public bool TryAcquire(IServerCapMember member, bool claim = true)
     {
-        if (!Database.TryAcquire(member))
+        if (!Database.TryAcquire(member, claim))
         {
             return false;
         }
 
-        if (User.TryAcquire(member))
+        if (User.TryAcquire(member, claim))
         {
             return true;
         }

@@ -3,7 +3,7 @@ namespace Sluice.Proxy.Limits;
 /// <summary>
 /// A cap on server connections shared by several pools: those of one database on one server
 /// (<c>[[databases]] max_server_connections</c>), or of one user on one server (<c>[[users]] max_server_connections</c>).
-/// A pool that finds the cap reached is queued; when a slot is freed the first queued pool is told. Meanwhile an idle
+/// A pool that finds the cap reached is queued; when a slot is freed the queued pools are told, in order. Meanwhile an idle
 /// server of another pool is closed, so idle connections of one user never starve another user's waiting clients.
 /// Members are called back on the thread pool, never under this cap's lock or the caller's.
 /// </summary>
@@ -26,8 +26,10 @@ internal sealed class ServerCap
         get => Volatile.Read(ref _max);
         set
         {
-            Volatile.Write(ref _max, value);
-            NotifyClaimants();
+            if (Interlocked.Exchange(ref _max, value) != value)
+            {
+                NotifyClaimants();
+            }
         }
     }
 
@@ -39,6 +41,15 @@ internal sealed class ServerCap
             {
                 return _count;
             }
+        }
+    }
+
+    /// <summary>True when a member other than <paramref name="member"/> waits for a slot.</summary>
+    public bool HasClaimantOtherThan(IServerCapMember member)
+    {
+        lock (_lock)
+        {
+            return _claimants.Count > 1 || (_claimants.First is { } first && first.Value != member);
         }
     }
 
@@ -59,8 +70,12 @@ internal sealed class ServerCap
         }
     }
 
-    /// <summary>Takes a slot; false when the cap is reached, and then <paramref name="member"/> is told when one is freed.</summary>
-    public bool TryAcquire(IServerCapMember member)
+    /// <summary>
+    /// Takes a slot; false when the cap is reached, and then, if <paramref name="claim"/>, <paramref name="member"/> is
+    /// told when one is freed and another member is asked to close an idle server. Without a claim (warming up
+    /// min_pool_size) nothing else happens: keeping idle servers warm is no reason to close someone else's.
+    /// </summary>
+    public bool TryAcquire(IServerCapMember member, bool claim = true)
     {
         IServerCapMember[] others;
         lock (_lock)
@@ -70,6 +85,11 @@ internal sealed class ServerCap
             {
                 _count++;
                 return true;
+            }
+
+            if (!claim)
+            {
+                return false;
             }
 
             if (!_claimants.Contains(member))
@@ -106,22 +126,28 @@ internal sealed class ServerCap
         }
     }
 
+    /// <summary>
+    /// Tells every queued member, first-come first: a member told may no longer need the slot (its client left), so
+    /// telling only the first could leave the others waiting with a slot free. Those that find it taken queue again.
+    /// </summary>
     private void NotifyClaimants()
     {
-        IServerCapMember? next = null;
+        IServerCapMember[] told;
         lock (_lock)
         {
             var max = Volatile.Read(ref _max);
-            if (_claimants.First is { } first && (max <= 0 || _count < max))
+            if (_claimants.Count == 0 || (max > 0 && _count >= max))
             {
-                _claimants.RemoveFirst();
-                next = first.Value;
+                return;
             }
+
+            told = [.. _claimants];
+            _claimants.Clear();
         }
 
-        if (next is not null)
+        foreach (var member in told)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static member => member.OnCapSlotFreed(), next, preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static member => member.OnCapSlotFreed(), member, preferLocal: false);
         }
     }
 }

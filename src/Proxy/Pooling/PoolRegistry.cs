@@ -37,7 +37,6 @@ internal sealed class PoolRegistry : IAsyncDisposable
         var key = new PoolKey(database.Name, user.Name, server.Name);
         var settings = PoolSettings.Resolve(config, database, user);
         var target = LoginTarget(database, user, server);
-        var caps = CapsFor(database, user, server);
         while (true)
         {
             if (_pools.TryGetValue(key, out var existing))
@@ -48,7 +47,7 @@ internal sealed class PoolRegistry : IAsyncDisposable
                 }
 
                 // Credentials or backend database changed under a reload: the old pool goes, a new one comes.
-                if (_pools.TryUpdate(key, NewPool(key, target, settings, caps), existing))
+                if (_pools.TryUpdate(key, NewPool(key, target, settings, CapsFor(database, user, server)), existing))
                 {
                     existing.Retire();
                 }
@@ -56,7 +55,10 @@ internal sealed class PoolRegistry : IAsyncDisposable
                 continue;
             }
 
-            var pool = _pools.GetOrAdd(key, static (k, state) => state.Registry.NewPool(k, state.Target, state.Settings, state.Caps), (Registry: this, Target: target, Settings: settings, Caps: caps));
+            var pool = _pools.GetOrAdd(
+                key,
+                static (k, state) => state.Registry.NewPool(k, state.Target, state.Settings, state.Registry.CapsFor(state.Database, state.User, state.Server)),
+                (Registry: this, Target: target, Settings: settings, Database: database, User: user, Server: server));
             if (pool.Target == target)
             {
                 // A pool made while PAUSE was being applied may have been missed by it.

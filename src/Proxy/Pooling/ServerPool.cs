@@ -185,9 +185,10 @@ internal sealed partial class ServerPool : IServerCapMember
                 }
             }
 
-            if (_resumed is not null)
+            if (_resumed is not null || _caps.HasClaimantOtherThan(this))
             {
-                // Paused: no idle servers are kept, so the servers can be restarted behind the proxy.
+                // Paused: no idle servers are kept, so the servers can be restarted behind the proxy. Or another pool
+                // waits under a shared cap: the slot goes to it rather than to an idle server here.
                 Shrink();
                 _ = server.CloseAsync();
                 return;
@@ -242,7 +243,7 @@ internal sealed partial class ServerPool : IServerCapMember
 
             Shrink(expired?.Count ?? 0);
             missing = 0;
-            while (!_retired && _resumed is null && _total < Math.Min(settings.MinSize, settings.Size) && TryGrow(settings.Size))
+            while (!_retired && _resumed is null && _total < Math.Min(settings.MinSize, settings.Size) && TryGrow(settings.Size, claim: false))
             {
                 missing++;
             }
@@ -515,8 +516,11 @@ internal sealed partial class ServerPool : IServerCapMember
         return true;
     }
 
-    /// <summary>Counts a server about to be opened, within <paramref name="limit"/> and the shared caps; caller holds the lock.</summary>
-    private bool TryGrow(int limit)
+    /// <summary>
+    /// Counts a server about to be opened, within <paramref name="limit"/> and the shared caps (claiming the next free
+    /// slot when they are reached, unless only warming up); caller holds the lock.
+    /// </summary>
+    private bool TryGrow(int limit, bool claim = true)
     {
         if (!_joinedCaps)
         {
@@ -525,7 +529,7 @@ internal sealed partial class ServerPool : IServerCapMember
             _caps.Join(this);
         }
 
-        if (_total >= limit || !_caps.TryAcquire(this))
+        if (_total >= limit || !_caps.TryAcquire(this, claim))
         {
             return false;
         }

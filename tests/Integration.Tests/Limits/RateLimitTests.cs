@@ -21,7 +21,14 @@ public sealed partial class RateLimitTests(PostgresFixture fixture)
         const int Storm = 100;
         var rateWait = TimeSpan.FromSeconds(1);
         var config = TestSetup.Config(fixture, PoolMode.Transaction);
-        config = config with { Limits = config.Limits with { ConnectionRate = Rate, ConnectionRateWait = rateWait } };
+        config = config with
+        {
+            Limits = config.Limits with { ConnectionRate = Rate, ConnectionRateWait = rateWait },
+
+            // A hundred logins at once on a busy machine can delay a health probe past its usual timeout (2 s); the
+            // primary must not be taken for down meanwhile, that is another test's subject.
+            Routing = config.Routing with { HealthCheckInterval = TimeSpan.FromSeconds(5) },
+        };
         await using var proxy = await fixture.StartProxyAsync(config);
         var role = TestRoles.Trust;
         await using var healthy = await Db.OpenAsync(proxy.ConnectionString(role));

@@ -73,6 +73,27 @@ public sealed class CapTests
     }
 
     [Fact]
+    public async Task Warming_up_without_a_claim_closes_no_one_elses_idle_server()
+    {
+        var cap = new ServerCap(1);
+        var holder = new Member(cap) { IdleServers = 1 };
+        var warming = new Member();
+        cap.Join(holder);
+        cap.Join(warming);
+        Assert.True(cap.TryAcquire(holder));
+
+        Assert.False(cap.TryAcquire(warming, claim: false));
+
+        // A claim made afterwards is served by the holder's idle server, so had the first attempt asked, it would be gone too.
+        var asking = new Member();
+        cap.Join(asking);
+        Assert.False(cap.TryAcquire(asking));
+        await asking.SlotFreed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(warming.SlotFreed.Task.IsCompleted);
+        Assert.Equal(0, holder.IdleServers);
+    }
+
+    [Fact]
     public async Task Raising_the_cap_on_reload_lets_a_refused_pool_go_on()
     {
         var cap = new ServerCap(1);
