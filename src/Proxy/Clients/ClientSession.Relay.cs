@@ -65,6 +65,11 @@ internal sealed partial class ClientSession
             var terminate = false;
             var wakePump = false;
             _lastActivity = Stopwatch.GetTimestamp();
+            if (!ReferenceEquals(_policy!.Source, _runtime.Config))
+            {
+                TakeReloadedPolicy();
+            }
+
             try
             {
                 while (true)
@@ -255,6 +260,21 @@ internal sealed partial class ClientSession
             {
                 _closeReason = "client closed the connection";
                 return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A reload happened: its rules apply from this client's next transaction. While one runs (a statement or a
+    /// ReadyForQuery still due, or the server inside a block), the rules it started with stay. Client loop only.
+    /// </summary>
+    private void TakeReloadedPolicy()
+    {
+        lock (_linkLock)
+        {
+            if (_transactionStart == 0 && _pendingReady == 0 && !_unsynced)
+            {
+                _policy = _policy!.ForNextTransaction(_runtime.Config, _userName);
             }
         }
     }
@@ -647,7 +667,7 @@ internal sealed partial class ClientSession
                 return;
             }
 
-            if (_shutdownRequested && _mode == PoolMode.Session && server.TransactionStatus == TransactionStatus.Idle && Volatile.Read(ref _pendingReady) <= 0)
+            if (_shutdownRequested && Mode == PoolMode.Session && server.TransactionStatus == TransactionStatus.Idle && Volatile.Read(ref _pendingReady) <= 0)
             {
                 // Draining: a session-mode client is closed once its transaction is over.
                 CancelClosing();
@@ -732,7 +752,7 @@ internal sealed partial class ClientSession
                         RecordReadyForQuery(transactionStatus);
                         _lastActivity = Stopwatch.GetTimestamp();
 
-                        if (transactionStatus == TransactionStatus.Idle && _pendingReady <= 0 && !_unsynced && _mode != PoolMode.Session && !_pinned)
+                        if (transactionStatus == TransactionStatus.Idle && _pendingReady <= 0 && !_unsynced && Mode != PoolMode.Session && !_pinned)
                         {
                             _server = null;
                             EndLeaseLocked();
@@ -787,7 +807,7 @@ internal sealed partial class ClientSession
             _stats!.AddQuery(_queryStart);
             var elapsed = Stopwatch.GetElapsedTime(_queryStart);
             _runtime.Metrics.QueryCompleted(_databaseName, _route, elapsed.TotalSeconds);
-            var slow = _runtime.Config.Limits.SlowStatementLog;
+            var slow = _policy!.SlowStatementLog;
             if (slow > TimeSpan.Zero && elapsed > slow)
             {
                 LogSlowStatement(_logger, _userName, _databaseName, RemoteAddress, elapsed.TotalMilliseconds, RedactLiterals(_lastStatementText ?? "(unknown)"));
@@ -941,7 +961,7 @@ internal sealed partial class ClientSession
 
             AbandonSessionSettings(server);
 
-            if ((_mode == PoolMode.Session || _pinned) && pool.Settings.ResetQuery is { Length: > 0 } reset)
+            if ((Mode == PoolMode.Session || _pinned) && pool.Settings.ResetQuery is { Length: > 0 } reset)
             {
                 // The client may have left session state behind (settings, LISTEN, temp tables, statements).
                 await server.RunControlQueryAsync(reset, timeout.Token);

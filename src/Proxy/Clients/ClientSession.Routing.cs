@@ -78,7 +78,7 @@ internal sealed partial class ClientSession
 
     private RouteKind DecideRoute(in Inspection inspection, ReadOnlySequence<byte> batch)
     {
-        if (_mode == PoolMode.Session || _sessionRoute == SessionRouteCommand.Primary)
+        if (Mode == PoolMode.Session || _sessionRoute == SessionRouteCommand.Primary)
         {
             return RouteKind.Write;
         }

@@ -29,7 +29,7 @@ internal sealed partial class ClientSession
         {
             // Session mode holds its server between transactions: between transactions is what counts there too.
             idle = _server is null
-                || (_mode == Configuration.PoolMode.Session && _pendingReady <= 0 && !_unsynced && _server.TransactionStatus == Protocol.Messages.TransactionStatus.Idle);
+                || (Mode == Configuration.PoolMode.Session && _pendingReady <= 0 && !_unsynced && _server.TransactionStatus == Protocol.Messages.TransactionStatus.Idle);
         }
 
         if (idle)

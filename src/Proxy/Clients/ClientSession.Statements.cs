@@ -92,7 +92,7 @@ internal sealed partial class ClientSession
     public bool IsPinned => _pinned;
 
     /// <summary>Transaction and statement modes rename named statements onto the shared, server-side copies.</summary>
-    private bool Renaming => _mode != PoolMode.Session && _runtime.Config.Pool.PreparedStatements;
+    private bool Renaming => _policy?.RenamesStatements == true;
 
     private static bool IsNamed(string? name) => !string.IsNullOrEmpty(name);
 
@@ -133,7 +133,7 @@ internal sealed partial class ClientSession
         {
             case FrontendMessageCode.Query:
                 var classification = Classify(payload);
-                if (_runtime.Config.Limits.SlowStatementLog > TimeSpan.Zero)
+                if (_policy!.SlowStatementLog > TimeSpan.Zero)
                 {
                     // Kept only when the slow-statement log is on: it costs a string per query.
                     _lastStatementText = SlowLogText(payload);
@@ -225,7 +225,7 @@ internal sealed partial class ClientSession
             return routeAnswer;
         }
 
-        if (_mode == PoolMode.Statement && classification.IsBegin)
+        if (Mode == PoolMode.Statement && classification.IsBegin)
         {
             return classification.Statements.Count == 1 ? BlockRefusalOrOpening : BlockRefusal;
         }
@@ -449,7 +449,7 @@ internal sealed partial class ClientSession
     /// </summary>
     private bool Forward(ServerConnection server, FrontendMessageCode code, FrameHeader header, ref ReadOnlySequence<byte> buffer, in Inspection inspection)
     {
-        if (_mode == PoolMode.Statement && RefuseOnServer(server, code, header, pipelined: buffer.Length > header.FrameLength, inspection))
+        if (Mode == PoolMode.Statement && RefuseOnServer(server, code, header, pipelined: buffer.Length > header.FrameLength, inspection))
         {
             return false;
         }
@@ -593,7 +593,7 @@ internal sealed partial class ClientSession
     private void PrepareLocked(ServerConnection server, PreparedStatement statement, ReplyAction action, string clientName)
     {
         var output = server.Connection.Output;
-        if (server.Statements.Add(statement, _runtime.Config.Pool.PreparedStatementsPerServer) is { } evicted)
+        if (server.Statements.Add(statement, _policy!.StatementsPerServer) is { } evicted)
         {
             MessageWriter.WriteClose(output, (byte)'S', evicted.ServerName);
             _replies.Enqueue(new PendingReply(ReplyTo.Close, ReplyAction.Swallow));
@@ -664,7 +664,7 @@ internal sealed partial class ClientSession
     /// <summary>Ties the client to its server until it leaves (transaction and statement modes).</summary>
     private void Pin(SessionPinReasons reasons)
     {
-        if (_mode == PoolMode.Session)
+        if (Mode == PoolMode.Session)
         {
             return;
         }

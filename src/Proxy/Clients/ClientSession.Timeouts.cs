@@ -12,34 +12,25 @@ namespace Sluice.Proxy.Clients;
 internal sealed partial class ClientSession
 {
     private bool _statementCancelSent;
-    private Configuration.ProxyConfig? _userSource;
     private (string SqlState, string Message)? _closeError;
 
     public void CheckTimeouts()
     {
-        var config = _runtime.Config;
-        if (_user is null)
+        if (_policy is null)
         {
             return;
         }
 
-        if (!ReferenceEquals(config, _userSource))
-        {
-            // A reload: per-user overrides apply to clients already connected too.
-            _user = config.FindUser(_userName) ?? _user;
-            _userSource = config;
-        }
-
-        var user = _user;
-
-        var statementTimeout = user.StatementTimeout ?? config.Limits.StatementTimeout;
-        var idleInTransactionTimeout = user.IdleInTransactionTimeout ?? config.Limits.IdleInTransactionTimeout;
-        var clientIdleTimeout = config.Limits.ClientIdleTimeout;
-
+        // Between transactions nothing runs whose rules could change: client_idle_timeout comes from the config as it
+        // is now. The other two come from the policy the running transaction started with.
+        var clientIdleTimeout = _runtime.Config.Limits.ClientIdleTimeout;
         ServerConnection? cancelOn = null;
         string? closeReason = null;
+        TimeSpan statementTimeout;
         lock (_linkLock)
         {
+            statementTimeout = _policy.StatementTimeout;
+            var idleInTransactionTimeout = _policy.IdleInTransactionTimeout;
             if (_server is { } server)
             {
                 if (statementTimeout > TimeSpan.Zero && _pendingReady > 0 && _queryStart != 0 && !_statementCancelSent
