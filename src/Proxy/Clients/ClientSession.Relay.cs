@@ -44,14 +44,13 @@ internal sealed partial class ClientSession
     private volatile bool _waiting;
     private string _route = "primary";
 
-    // Bytes of a frame still to copy, when a large message is forwarded in pieces as it arrives.
-    private long _clientRemaining;
-
-    // Bytes of a client frame still to drop, and whether to drop up to the next Sync (after a refused batch).
-    private long _clientSkip;
+    // Where the client's stream of frames stands (a large message is forwarded in pieces as it arrives, a refused one
+    // dropped); client loop only. And whether to drop up to the next Sync (after a refused batch).
+    private FrameRelay _fromClient;
     private bool _discardUntilSync;
-    private long _pumpRemaining;
-    private bool _pumpSkipping;
+
+    // Where the server's stream stood when the pump stopped (part of a frame unsent); read once the pump has ended.
+    private FrameRelay _pumpLeftover;
 
     private async Task RelayAsync()
     {
@@ -74,20 +73,7 @@ internal sealed partial class ClientSession
             {
                 while (true)
                 {
-                    if (_clientSkip > 0)
-                    {
-                        var skip = Math.Min(_clientSkip, buffer.Length);
-                        buffer = buffer.Slice(skip);
-                        _clientSkip -= skip;
-                        if (_clientSkip > 0)
-                        {
-                            break;
-                        }
-
-                        continue;
-                    }
-
-                    if (_clientRemaining > 0)
+                    if (_fromClient.IsForwarding)
                     {
                         // No server while a message continues: the pump lost it and has told the client (08006).
                         target ??= CurrentServer();
@@ -95,16 +81,9 @@ internal sealed partial class ClientSession
                         {
                             throw new IOException("the server connection was lost in the middle of a message");
                         }
-
-                        if (!FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, target.Connection.Output))
-                        {
-                            break;
-                        }
-
-                        continue;
                     }
 
-                    var status = FrameReader.TryReadHeader(buffer, FrameReader.DefaultMaxFrameLength, out var header);
+                    var status = _fromClient.Next(ref buffer, target?.Connection.Output, out var header);
                     if (status == ReadStatus.NeedMoreData)
                     {
                         break;
@@ -157,7 +136,7 @@ internal sealed partial class ClientSession
                                 await _client.Output.FlushAsync(token);
                             }
 
-                            _clientSkip = header.FrameLength;
+                            _fromClient.Skip(header.FrameLength);
                             continue;
                         }
                     }
@@ -180,7 +159,7 @@ internal sealed partial class ClientSession
 
                         await _pump;
                         await AnswerLocallyAsync(code, inspection.LocalAnswer, pipelined: buffer.Length > header.FrameLength, token);
-                        _clientSkip = header.FrameLength;
+                        _fromClient.Skip(header.FrameLength);
                         continue;
                     }
 
@@ -214,7 +193,7 @@ internal sealed partial class ClientSession
                                 _discardUntilSync = true;
                             }
 
-                            _clientSkip = header.FrameLength;
+                            _fromClient.Skip(header.FrameLength);
                             continue;
                         }
 
@@ -565,7 +544,7 @@ internal sealed partial class ClientSession
     {
         var input = server.Connection.Input;
         var output = _client.Output;
-        long remaining = 0;
+        var relay = default(FrameRelay);
         while (true)
         {
             ReadResult result;
@@ -587,13 +566,13 @@ internal sealed partial class ClientSession
                 {
                     if (_stopPump)
                     {
-                        _pumpRemaining = remaining;
+                        _pumpLeftover = relay;
                         return;
                     }
                 }
 
                 // Woken by the client loop: made-up replies are due with no server message to carry them.
-                if (remaining == 0 && Renaming)
+                if (!relay.InFrame && Renaming)
                 {
                     WriteDueFakes(output);
                     try
@@ -613,7 +592,7 @@ internal sealed partial class ClientSession
             var release = false;
             try
             {
-                release = ForwardServerFrames(server, ref buffer, ref remaining, output);
+                release = ForwardServerFrames(server, ref buffer, ref relay, output);
             }
             catch (ProtocolViolationException ex)
             {
@@ -652,7 +631,7 @@ internal sealed partial class ClientSession
             catch (Exception ex) when (IsConnectionFailure(ex) || ex is InvalidOperationException)
             {
                 // The client is gone. Its loop sees that too and cleans the server in CloseAsync.
-                _pumpRemaining = remaining;
+                _pumpLeftover = relay;
                 CancelClosing();
                 return;
             }
@@ -682,34 +661,11 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>Copies whole and partial frames to the client; true when the server was just given back.</summary>
-    private bool ForwardServerFrames(ServerConnection server, ref ReadOnlySequence<byte> buffer, ref long remaining, PipeWriter output)
+    private bool ForwardServerFrames(ServerConnection server, ref ReadOnlySequence<byte> buffer, ref FrameRelay relay, PipeWriter output)
     {
         while (true)
         {
-            if (remaining > 0)
-            {
-                if (_pumpSkipping)
-                {
-                    var skip = Math.Min(remaining, buffer.Length);
-                    buffer = buffer.Slice(skip);
-                    remaining -= skip;
-                    if (remaining > 0)
-                    {
-                        return false;
-                    }
-
-                    continue;
-                }
-
-                if (!FrameCopier.CopyChunk(ref buffer, ref remaining, output))
-                {
-                    return false;
-                }
-
-                continue;
-            }
-
-            var status = FrameReader.TryReadHeader(buffer, FrameReader.DefaultMaxFrameLength, out var header);
+            var status = relay.Next(ref buffer, output, out var header);
             if (status == ReadStatus.NeedMoreData)
             {
                 return false;
@@ -732,8 +688,7 @@ internal sealed partial class ClientSession
             var forward = TakeReply(server, code, output);
             if (!inspect)
             {
-                remaining = header.FrameLength;
-                _pumpSkipping = !forward;
+                Relay(ref relay, forward, header.FrameLength);
                 continue;
             }
 
@@ -783,19 +738,24 @@ internal sealed partial class ClientSession
                     break;
             }
 
-            if (forward)
-            {
-                foreach (var segment in frame)
-                {
-                    output.Write(segment.Span);
-                }
-            }
-
-            buffer = buffer.Slice(header.FrameLength);
+            Relay(ref relay, forward, header.FrameLength);
+            relay.Move(ref buffer, output);
             if (releaseNow)
             {
                 return true;
             }
+        }
+    }
+
+    private static void Relay(ref FrameRelay relay, bool forward, long length)
+    {
+        if (forward)
+        {
+            relay.Forward(length);
+        }
+        else
+        {
+            relay.Skip(length);
         }
     }
 
@@ -931,7 +891,7 @@ internal sealed partial class ClientSession
         }
 
         var pool = server.Pool!;
-        if (server.IsBroken || _clientRemaining > 0)
+        if (server.IsBroken || _fromClient.IsForwarding)
         {
             // Half a message went to the server: no way to finish it cleanly.
             pool.Discard(server);
@@ -941,7 +901,7 @@ internal sealed partial class ClientSession
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            if (pendingReady > 0 || unsynced || _pumpRemaining > 0)
+            if (pendingReady > 0 || unsynced || _pumpLeftover.InFrame)
             {
                 await server.SendCancelAsync(timeout.Token);
                 if (unsynced)
@@ -951,7 +911,7 @@ internal sealed partial class ClientSession
                     pendingReady++;
                 }
 
-                await server.DrainAsync(_pumpRemaining, pendingReady, timeout.Token);
+                await server.DrainAsync(_pumpLeftover, pendingReady, timeout.Token);
             }
 
             if (server.TransactionStatus != TransactionStatus.Idle)

@@ -6,7 +6,6 @@ using Sluice.Protocol.Messages;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Servers;
 using Sluice.Proxy.Statements;
-using Sluice.Proxy.Transport;
 using Sluice.Routing.Classification;
 
 namespace Sluice.Proxy.Clients;
@@ -383,7 +382,7 @@ internal sealed partial class ClientSession
             _discardUntilSync = true;
         }
 
-        _clientSkip = header.FrameLength;
+        _fromClient.Skip(header.FrameLength);
         return true;
     }
 
@@ -477,8 +476,8 @@ internal sealed partial class ClientSession
             }
         }
 
-        _clientRemaining = header.FrameLength;
-        var whole = FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, output);
+        _fromClient.Forward(header.FrameLength);
+        var whole = _fromClient.Move(ref buffer, output);
         if (restore is not null)
         {
             InjectRestore(server, restore, simpleQuery: true);
@@ -532,8 +531,8 @@ internal sealed partial class ClientSession
                 var rest = (int)(header.FrameLength - inspection.PrefixLength);
                 MessageWriter.WriteBindPrefix(output, inspection.Portal!, bound.ServerName, rest);
                 buffer = buffer.Slice(inspection.PrefixLength);
-                _clientRemaining = rest;
-                FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, output);
+                _fromClient.Forward(rest);
+                _fromClient.Move(ref buffer, output);
                 return true;
             case FrontendMessageCode.Describe when inspection.TargetKind == (byte)'S' && IsNamed(inspection.StatementName)
                                                    && _clientStatements.TryGetValue(inspection.StatementName!, out var described):

@@ -362,7 +362,7 @@ internal sealed partial class ClientSession
             // The pump stops first: until then it may be writing to this client. The client is told why it is closed
             // before the server is cleaned, which can take a while (a cancel, a drain, a rollback).
             await StopPumpAsync();
-            if (_closeError is { } closeError && _pumpRemaining == 0)
+            if (_closeError is { } closeError && !_pumpLeftover.InFrame)
             {
                 await TryFailClientAsync(closeError.SqlState, closeError.Message);
             }

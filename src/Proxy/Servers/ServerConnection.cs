@@ -161,31 +161,23 @@ internal sealed class ServerConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Throws away what the server still sends for a client that left: <paramref name="skip"/> bytes of a frame cut
-    /// short, then everything up to the <paramref name="readyCount"/>-th ReadyForQuery. Rows are skipped without being
-    /// copied; a COPY FROM STDIN the client abandoned is failed so the server comes back.
+    /// Throws away what the server still sends for a client that left: the rest of the frame the client's pump left
+    /// cut short (<paramref name="leftover"/>), then everything up to the <paramref name="readyCount"/>-th
+    /// ReadyForQuery. Rows are skipped without being copied; a COPY FROM STDIN the client abandoned is failed so the
+    /// server comes back.
     /// </summary>
-    public async Task DrainAsync(long skip, int readyCount, CancellationToken cancellationToken)
+    public async Task DrainAsync(FrameRelay leftover, int readyCount, CancellationToken cancellationToken)
     {
         var input = Connection.Input;
+        var relay = leftover;
+        relay.SkipRest();
         while (readyCount > 0)
         {
             var result = await input.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
             while (readyCount > 0)
             {
-                if (skip > 0)
-                {
-                    var take = Math.Min(skip, buffer.Length);
-                    buffer = buffer.Slice(take);
-                    skip -= take;
-                    if (skip > 0)
-                    {
-                        break;
-                    }
-                }
-
-                var status = FrameReader.TryReadHeader(buffer, FrameReader.DefaultMaxFrameLength, out var header);
+                var status = relay.Next(ref buffer, null, out var header);
                 if (status == ReadStatus.Invalid)
                 {
                     MarkBroken();
@@ -209,13 +201,11 @@ internal sealed class ServerConnection : IAsyncDisposable
                     await Connection.Output.FlushAsync(cancellationToken);
                 }
 
-                skip = header.FrameLength;
+                relay.Skip(header.FrameLength);
             }
 
             // Whatever of the last frame is already here is consumed now; the rest is skipped on the next read.
-            var consume = Math.Min(skip, buffer.Length);
-            buffer = buffer.Slice(consume);
-            skip -= consume;
+            relay.Move(ref buffer, null);
             input.AdvanceTo(buffer.Start, buffer.End);
             if (result.IsCompleted && readyCount > 0)
             {
