@@ -11,7 +11,6 @@ namespace Sluice.Proxy.Clients;
 /// </summary>
 internal sealed partial class ClientSession
 {
-    private bool _statementCancelSent;
     private (string SqlState, string Message)? _closeError;
 
     public void CheckTimeouts()
@@ -31,16 +30,16 @@ internal sealed partial class ClientSession
         {
             statementTimeout = _policy.StatementTimeout;
             var idleInTransactionTimeout = _policy.IdleInTransactionTimeout;
-            if (_server is { } server)
+            if (_lease is { } lease)
             {
-                if (statementTimeout > TimeSpan.Zero && _pendingReady > 0 && _queryStart != 0 && !_statementCancelSent
-                    && Stopwatch.GetElapsedTime(_queryStart) > statementTimeout)
+                if (statementTimeout > TimeSpan.Zero && lease.PendingReady > 0 && lease.QueryStart != 0 && !lease.StatementCancelSent
+                    && Stopwatch.GetElapsedTime(lease.QueryStart) > statementTimeout)
                 {
-                    _statementCancelSent = true;
-                    cancelOn = server;
+                    lease.StatementCancelSent = true;
+                    cancelOn = lease.Server;
                 }
-                else if (idleInTransactionTimeout > TimeSpan.Zero && _pendingReady == 0 && !_unsynced
-                         && server.TransactionStatus != TransactionStatus.Idle && Stopwatch.GetElapsedTime(_lastActivity) > idleInTransactionTimeout)
+                else if (idleInTransactionTimeout > TimeSpan.Zero && lease.PendingReady == 0 && !lease.Unsynced
+                         && lease.Server.TransactionStatus != TransactionStatus.Idle && Stopwatch.GetElapsedTime(_lastActivity) > idleInTransactionTimeout)
                 {
                     closeReason = "idle_in_transaction_timeout";
                     _closeError = (SqlState.IdleInTransactionSessionTimeout, "terminating connection due to idle-in-transaction timeout");

@@ -109,7 +109,7 @@ internal sealed partial class ClientSession
         ServerConnection? server;
         lock (_linkLock)
         {
-            server = _server;
+            server = _lease?.Server;
         }
 
         return server is null ? Task.CompletedTask : server.SendCancelAsync(cancellationToken);
@@ -361,8 +361,8 @@ internal sealed partial class ClientSession
         {
             // The pump stops first: until then it may be writing to this client. The client is told why it is closed
             // before the server is cleaned, which can take a while (a cancel, a drain, a rollback).
-            await StopPumpAsync();
-            if (_closeError is { } closeError && !_pumpLeftover.InFrame)
+            var stopped = await StopPumpAsync();
+            if (_closeError is { } closeError && stopped?.FromServer.InFrame != true)
             {
                 await TryFailClientAsync(closeError.SqlState, closeError.Message);
             }
