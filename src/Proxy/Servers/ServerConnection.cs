@@ -10,6 +10,9 @@ using Sluice.Proxy.Transport;
 
 namespace Sluice.Proxy.Servers;
 
+/// <summary>Opens the byte stream to a server (TCP in the proxy; an in-memory pair in relay tests).</summary>
+internal delegate ValueTask<DuplexConnection> ServerConnectionOpener(ServerLoginTarget target, CancellationToken cancellationToken);
+
 /// <summary>
 /// One logged-in connection to a PostgreSQL server. It knows the server's backend key (for cancels), the
 /// parameters the server reported and the session settings the proxy put on it, so a client can be lent a
@@ -73,13 +76,14 @@ internal sealed class ServerConnection : IAsyncDisposable
     public void MarkBroken() => IsBroken = true;
 
     public static Task<ServerConnection> ConnectAsync(ServerLoginTarget target, TimeSpan timeout, CancellationToken cancellationToken) =>
-        ConnectAsync(target, timeout, ServerTlsOptions.Disabled, cancellationToken);
+        ConnectAsync(target, timeout, ServerTlsOptions.Disabled, null, cancellationToken);
 
     /// <summary>
     /// Opens a connection, negotiates TLS as <paramref name="tls"/> says ([tls] server_mode), and logs in. Everything
     /// the server may get wrong fails as <see cref="ServerConnectException"/>, within <paramref name="timeout"/>.
     /// </summary>
-    public static async Task<ServerConnection> ConnectAsync(ServerLoginTarget target, TimeSpan timeout, ServerTlsOptions tls, CancellationToken cancellationToken)
+    /// <param name="open">Where the connection comes from; null for TCP to the target (tests pass in-memory pairs).</param>
+    public static async Task<ServerConnection> ConnectAsync(ServerLoginTarget target, TimeSpan timeout, ServerTlsOptions tls, ServerConnectionOpener? open, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(tls);
@@ -92,7 +96,9 @@ internal sealed class ServerConnection : IAsyncDisposable
         DuplexConnection connection;
         try
         {
-            connection = await DuplexConnection.ConnectAsync(target.Host, target.Port, timeoutSource.Token);
+            connection = open is null
+                ? await DuplexConnection.ConnectAsync(target.Host, target.Port, timeoutSource.Token)
+                : await open(target, timeoutSource.Token);
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
