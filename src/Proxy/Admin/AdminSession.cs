@@ -192,7 +192,7 @@ internal sealed class AdminSession
             return;
         }
 
-        var (split, error) = SqlLexer.Split(message.Query);
+        var (split, error) = ConsoleToken.Split(message.Query);
         if (error is not null)
         {
             Fail(error);
