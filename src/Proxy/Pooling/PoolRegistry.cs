@@ -27,6 +27,9 @@ internal sealed class PoolRegistry : IAsyncDisposable
         _loggerFactory = loggerFactory;
     }
 
+    /// <summary>Where pools created from now on open server connections; null for TCP. Relay tests use in-memory pairs.</summary>
+    public ServerConnectionOpener? OpenConnection { get; set; }
+
     public IEnumerable<ServerPool> Pools => _pools.Values;
 
     /// <summary>The database and user caps on server connections, shared by the pools.</summary>
@@ -247,7 +250,7 @@ internal sealed class PoolRegistry : IAsyncDisposable
 
     private ServerPool NewPool(PoolKey key, ServerLoginTarget target, PoolSettings settings, PoolServerCaps caps)
     {
-        var pool = new ServerPool(key.Database, key.User, target, settings, _loggerFactory.CreateLogger<ServerPool>(), caps);
+        var pool = new ServerPool(key.Database, key.User, target, settings, _loggerFactory.CreateLogger<ServerPool>(), caps) { OpenConnection = OpenConnection };
         if (_anyPaused && IsPaused(key.Database))
         {
             pool.Pause();

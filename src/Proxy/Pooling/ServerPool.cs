@@ -48,6 +48,9 @@ internal sealed partial class ServerPool : IServerCapMember
 
     public PoolSettings Settings { get; set; }
 
+    /// <summary>Where new server connections come from; null for TCP (set by the registry, for in-memory tests).</summary>
+    public ServerConnectionOpener? OpenConnection { get; init; }
+
     public int IdleCount
     {
         get
@@ -261,7 +264,7 @@ internal sealed partial class ServerPool : IServerCapMember
         {
             try
             {
-                var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, cancellationToken);
+                var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, OpenConnection, cancellationToken);
                 server.Pool = this;
                 lock (_lock)
                 {
@@ -389,7 +392,7 @@ internal sealed partial class ServerPool : IServerCapMember
     {
         try
         {
-            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, cancellationToken);
+            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, OpenConnection, cancellationToken);
             server.Pool = this;
             lock (_lock)
             {
@@ -415,7 +418,7 @@ internal sealed partial class ServerPool : IServerCapMember
     {
         try
         {
-            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, CancellationToken.None);
+            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, OpenConnection, CancellationToken.None);
             server.Pool = this;
             lock (_lock)
             {
