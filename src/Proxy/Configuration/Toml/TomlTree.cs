@@ -83,9 +83,13 @@ internal static class TomlTree
     public static bool TryParse(string text, string fileName, [NotNullWhen(true)] out TomlTable? root, out IReadOnlyList<ConfigError> errors)
     {
         var document = SyntaxParser.Parse(text, fileName, validate: true);
+
+        // One mistake often makes Tomlyn report a second one right after it ("expecting ']'", then "expecting a newline"
+        // for the same token): the first error of each line is the one that tells what to fix.
         errors = [.. document.Diagnostics
             .Where(diagnostic => diagnostic.Kind == DiagnosticMessageKind.Error)
-            .Select(diagnostic => new ConfigError(fileName, LineOf(diagnostic.Span), diagnostic.Message))];
+            .Select(diagnostic => new ConfigError(fileName, LineOf(diagnostic.Span), diagnostic.Message))
+            .DistinctBy(error => error.Line)];
         if (errors.Count > 0)
         {
             root = null;
