@@ -4,7 +4,7 @@ namespace Sluice.Proxy.Configuration.Keys;
 /// One key of proxy.toml, described once: where it lives, its type, its default, what a reload does with it and one
 /// line of help. Binding, SHOW CONFIG and docs/configuration.md all read this description.
 /// </summary>
-internal abstract class ConfigKey(string section, string name, string type, string? defaultText, ReloadEffect reload, string help)
+internal abstract class ConfigKey(string section, string name, string type, string? defaultText, bool defaultIsValue, ReloadEffect reload, string help)
 {
     /// <summary>"server", "users", "databases.servers".</summary>
     public string Section { get; } = section;
@@ -14,8 +14,11 @@ internal abstract class ConfigKey(string section, string name, string type, stri
     /// <summary>"duration", "integer (at least 1)", "\"session\" | \"transaction\"": for people, not for parsing.</summary>
     public string Type { get; } = type;
 
-    /// <summary>The default as proxy.toml would write it; for an entry's key, what it falls back to; null when required.</summary>
+    /// <summary>The default as proxy.toml writes it ("\"30s\"", "20"); for an entry's key, what it falls back to; null when required.</summary>
     public string? Default { get; } = defaultText;
+
+    /// <summary>True when <see cref="Default"/> is a value as proxy.toml writes it, false when it says where the value comes from.</summary>
+    public bool DefaultIsValue { get; } = defaultIsValue;
 
     public ReloadEffect Reload { get; } = reload;
 
@@ -31,11 +34,12 @@ internal sealed class ConfigKey<TOwner>(
     string name,
     string type,
     string? defaultText,
+    bool defaultIsValue,
     ReloadEffect reload,
     string help,
     Func<ConfigTable, string, TOwner, TOwner>? bind,
     Func<TOwner, string?> show)
-    : ConfigKey(section, name, type, defaultText, reload, help)
+    : ConfigKey(section, name, type, defaultText, defaultIsValue, reload, help)
 {
     /// <summary>
     /// Reads the key from <paramref name="table"/> into <paramref name="owner"/>: unchanged when absent or invalid

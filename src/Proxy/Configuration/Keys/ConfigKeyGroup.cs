@@ -59,7 +59,7 @@ internal sealed class ConfigKeyGroup<TOwner>(
                 var value = key.Show(owner);
                 if (!isEntry || value is not null)
                 {
-                    yield return new ConfigSetting(key, $"{path}.{key.Name}", value, isEntry ? null : key.Default);
+                    yield return new ConfigSetting(key, $"{path}.{key.Name}", value, isEntry ? null : key.Show(blank()));
                 }
             }
         }
@@ -69,7 +69,7 @@ internal sealed class ConfigKeyGroup<TOwner>(
     public ConfigKeyGroup<TOwner> Key<T>(string key, ConfigValueKind<T> kind, Func<TOwner, T> get, Func<TOwner, T, TOwner> set, ReloadEffect reload, string help)
     {
         _keys.Add(new ConfigKey<TOwner>(
-            Name, key, kind.Type, kind.Format(get(blank())), reload, help,
+            Name, key, kind.Type, kind.Literal(get(blank())), defaultIsValue: true, reload, help,
             (table, name, owner) => kind.TryRead(table, name, out var value) ? set(owner, value) : owner,
             owner => kind.Format(get(owner))));
         return this;
@@ -80,7 +80,7 @@ internal sealed class ConfigKeyGroup<TOwner>(
         where T : struct
     {
         _keys.Add(new ConfigKey<TOwner>(
-            Name, key, kind.Type, fallback, reload, help,
+            Name, key, kind.Type, fallback, defaultIsValue: false, reload, help,
             (table, name, owner) => kind.TryRead(table, name, out var value) ? set(owner, value) : owner,
             owner => get(owner) is { } value ? kind.Format(value) : null));
         return this;
@@ -90,7 +90,7 @@ internal sealed class ConfigKeyGroup<TOwner>(
     public ConfigKeyGroup<TOwner> Override(string key, ConfigValueKind<string> kind, Func<TOwner, string?> get, Func<TOwner, string, TOwner> set, string? fallback, ReloadEffect reload, string help)
     {
         _keys.Add(new ConfigKey<TOwner>(
-            Name, key, kind.Type, fallback, reload, help,
+            Name, key, kind.Type, fallback, defaultIsValue: false, reload, help,
             (table, name, owner) => kind.TryRead(table, name, out var value) ? set(owner, value) : owner,
             owner => get(owner) is { } value ? kind.Format(value) : null));
         return this;
@@ -99,7 +99,7 @@ internal sealed class ConfigKeyGroup<TOwner>(
     /// <summary>A key <see cref="ConfigBinder"/> reads itself (it needs more than one value to check), described here all the same.</summary>
     public ConfigKeyGroup<TOwner> Custom(string key, string type, string? defaultText, Func<TOwner, string?> show, ReloadEffect reload, string help)
     {
-        _keys.Add(new ConfigKey<TOwner>(Name, key, type, defaultText, reload, help, bind: null, show));
+        _keys.Add(new ConfigKey<TOwner>(Name, key, type, defaultText, defaultIsValue: true, reload, help, bind: null, show));
         return this;
     }
 }

@@ -62,13 +62,13 @@ internal static class ConfigKeys
             "users", "one [[users]] table per user that may log in", () => new UserConfig { Name = "" },
             config => config.Users.Select(user => ($"users.{user.Name}", user)), isEntry: true)
         .Custom("name", NonEmptyText.Type, null, _ => null, NewClients, "the user name clients log in with (required, unique)")
-        .Override("password", Secret, u => u.Password, (u, v) => u with { Password = v }, null, NewClients, "a SCRAM verifier from `sluice passwd`, an md5 hash, or plain text; not needed with auth = \"trust\"")
+        .Override("password", Secret, u => u.Password, (u, v) => u with { Password = v }, "none: required unless auth = \"trust\"", NewClients, "a SCRAM verifier from `sluice passwd`, an md5 hash, or plain text; not needed with auth = \"trust\"")
         .Key("auth", Enum(ConfigNames.AuthMethod), u => u.Auth, (u, v) => u with { Auth = v }, NewClients, "how clients prove the password")
-        .Override("max_client_connections", Integer(0), u => u.MaxClientConnections, (u, v) => u with { MaxClientConnections = v }, "limits.max_user_client_connections", NewClients, "this user's cap on client connections")
-        .Override("statement_timeout", Duration(), u => u.StatementTimeout, (u, v) => u with { StatementTimeout = v }, "limits.statement_timeout", Running, "overrides [limits] statement_timeout")
-        .Override("idle_in_transaction_timeout", Duration(), u => u.IdleInTransactionTimeout, (u, v) => u with { IdleInTransactionTimeout = v }, "limits.idle_in_transaction_timeout", Running, "overrides [limits] idle_in_transaction_timeout")
-        .Override("pool_mode", Enum(ConfigNames.PoolMode), u => u.PoolMode, (u, v) => u with { PoolMode = v }, "databases.pool_mode, then pool.mode", NewClients, "overrides the pool mode for this user's pools")
-        .Override("pool_size", Integer(1), u => u.PoolSize, (u, v) => u with { PoolSize = v }, "databases.pool_size, then pool.size", Running, "overrides the pool size for this user's pools")
+        .Override("max_client_connections", Integer(0), u => u.MaxClientConnections, (u, v) => u with { MaxClientConnections = v }, "[limits] max_user_client_connections", NewClients, "this user's cap on client connections")
+        .Override("statement_timeout", Duration(), u => u.StatementTimeout, (u, v) => u with { StatementTimeout = v }, "[limits] statement_timeout", Running, "overrides [limits] statement_timeout")
+        .Override("idle_in_transaction_timeout", Duration(), u => u.IdleInTransactionTimeout, (u, v) => u with { IdleInTransactionTimeout = v }, "[limits] idle_in_transaction_timeout", Running, "overrides [limits] idle_in_transaction_timeout")
+        .Override("pool_mode", Enum(ConfigNames.PoolMode), u => u.PoolMode, (u, v) => u with { PoolMode = v }, "the database's pool_mode, then [pool] mode", NewClients, "overrides the pool mode for this user's pools")
+        .Override("pool_size", Integer(1), u => u.PoolSize, (u, v) => u with { PoolSize = v }, "the database's pool_size, then [pool] size", Running, "overrides the pool size for this user's pools")
         .Override("server_user", NonEmptyText, u => u.ServerUser, (u, v) => u with { ServerUser = v }, "name", NewClients, "the role on PostgreSQL")
         .Override("server_password", Secret, u => u.ServerPassword, (u, v) => u with { ServerPassword = v }, "password, when that is plain text", NewClients, "its password on PostgreSQL (plain text or an md5 hash, never a SCRAM verifier)");
 
@@ -77,9 +77,9 @@ internal static class ConfigKeys
             config => config.Databases.Select(database => ($"databases.{database.Name}", database)), isEntry: true)
         .Custom("name", NonEmptyText.Type, null, _ => null, NewClients, "the name clients connect to (required, unique)")
         .Override("backend_database", NonEmptyText, d => d.BackendDatabase, (d, v) => d with { BackendDatabase = v }, "name", NewClients, "the database name on the servers")
-        .Override("pool_size", Integer(1), d => d.PoolSize, (d, v) => d with { PoolSize = v }, "pool.size", Running, "overrides [pool] size")
-        .Override("min_pool_size", Integer(0), d => d.MinPoolSize, (d, v) => d with { MinPoolSize = v }, "pool.min_size", Running, "overrides [pool] min_size")
-        .Override("pool_mode", Enum(ConfigNames.PoolMode), d => d.PoolMode, (d, v) => d with { PoolMode = v }, "pool.mode", NewClients, "overrides [pool] mode")
+        .Override("pool_size", Integer(1), d => d.PoolSize, (d, v) => d with { PoolSize = v }, "[pool] size", Running, "overrides [pool] size")
+        .Override("min_pool_size", Integer(0), d => d.MinPoolSize, (d, v) => d with { MinPoolSize = v }, "[pool] min_size", Running, "overrides [pool] min_size")
+        .Override("pool_mode", Enum(ConfigNames.PoolMode), d => d.PoolMode, (d, v) => d with { PoolMode = v }, "[pool] mode", NewClients, "overrides [pool] mode")
         .Custom(
             "servers", "array of server tables", null,
             d => string.Join(", ", d.Servers.Select(s => $"{s.Name} {ConfigNames.ServerRole.Format(s.Role)}")),

@@ -9,13 +9,22 @@ namespace Sluice.Proxy.Configuration.Keys;
 internal delegate bool ConfigValueReader<T>(ConfigTable table, string key, out T value);
 
 /// <summary>How one type of value is read from proxy.toml, checked, written back for SHOW CONFIG and named in the docs.</summary>
-internal sealed class ConfigValueKind<T>(string type, ConfigValueReader<T> read, Func<T, string> format)
+internal sealed class ConfigValueKind<T>(string type, ConfigValueReader<T> read, Func<T, string> format, bool quoted)
 {
     public string Type { get; } = type;
 
     public bool TryRead(ConfigTable table, string key, out T value) => read(table, key, out value);
 
+    /// <summary>As SHOW CONFIG prints it: "30s", "transaction", "a, b".</summary>
     public string Format(T value) => format(value);
+
+    /// <summary>As proxy.toml writes it: "\"30s\"", "20", "[\"a\", \"b\"]".</summary>
+    public string Literal(T value) => value switch
+    {
+        IEnumerable<string> items => $"[{string.Join(", ", items.Select(item => $"\"{item}\""))}]",
+        _ when quoted => $"\"{format(value)}\"",
+        _ => format(value),
+    };
 }
 
 /// <summary>The value types of proxy.toml.</summary>
@@ -23,44 +32,48 @@ internal static class ConfigValues
 {
     public const string Hidden = "****";
 
-    public static ConfigValueKind<bool> Bool { get; } = new("boolean", (ConfigTable table, string key, out bool value) => Got(table.Bool(key), out value), value => value ? "true" : "false");
+    public static ConfigValueKind<bool> Bool { get; } = new("boolean", (ConfigTable table, string key, out bool value) => Got(table.Bool(key), out value), value => value ? "true" : "false", quoted: false);
 
     public static ConfigValueKind<string> Text { get; } = Strings(allowEmpty: true);
 
     public static ConfigValueKind<string> NonEmptyText { get; } = Strings(allowEmpty: false);
 
     /// <summary>A password: read as text, never shown.</summary>
-    public static ConfigValueKind<string> Secret { get; } = new("string (secret)", (ConfigTable table, string key, out string value) => GotText(table.String(key), out value), _ => Hidden);
+    public static ConfigValueKind<string> Secret { get; } = new("string (secret)", (ConfigTable table, string key, out string value) => GotText(table.String(key), out value), _ => Hidden, quoted: true);
 
-    public static ConfigValueKind<ImmutableArray<string>> TextList { get; } = new("array of strings", ReadList, FormatList);
+    public static ConfigValueKind<ImmutableArray<string>> TextList { get; } = new("array of strings", ReadList, FormatList, quoted: true);
 
-    public static ConfigValueKind<ImmutableArray<string>> ListenAddresses { get; } = new("array of \"host:port\"", ReadListenAddresses, FormatList);
+    public static ConfigValueKind<ImmutableArray<string>> ListenAddresses { get; } = new("array of \"host:port\"", ReadListenAddresses, FormatList, quoted: true);
 
     /// <summary>One "host:port", or "" for none.</summary>
-    public static ConfigValueKind<string> HttpListenAddress { get; } = new("\"host:port\" or \"\"", ReadHttpListen, value => value);
+    public static ConfigValueKind<string> HttpListenAddress { get; } = new("\"host:port\" or \"\"", ReadHttpListen, value => value, quoted: true);
 
-    public static ConfigValueKind<ImmutableArray<string>> CidrBlocks { get; } = new("array of CIDR blocks", ReadCidrBlocks, FormatList);
+    public static ConfigValueKind<ImmutableArray<string>> CidrBlocks { get; } = new("array of CIDR blocks", ReadCidrBlocks, FormatList, quoted: true);
 
     public static ConfigValueKind<TimeSpan> Duration(bool allowZero = true) => new(
         allowZero ? "duration" : "duration (greater than 0)",
         (ConfigTable table, string key, out TimeSpan value) => Got(table.Duration(key, allowZero), out value),
-        ConfigDuration.Format);
+        ConfigDuration.Format,
+        quoted: true);
 
     public static ConfigValueKind<int> Integer(int min, int max = int.MaxValue) => new(
         max == int.MaxValue ? $"integer (at least {min})" : $"integer ({min} to {max})",
         (ConfigTable table, string key, out int value) => Got(table.Int(key, min, max), out value),
-        value => value.ToString(CultureInfo.InvariantCulture));
+        value => value.ToString(CultureInfo.InvariantCulture),
+        quoted: false);
 
     public static ConfigValueKind<TEnum> Enum<TEnum>(EnumNames<TEnum> names)
         where TEnum : struct, Enum => new(
         string.Join(" | ", names.Names.Select(name => $"\"{name}\"")),
         (ConfigTable table, string key, out TEnum value) => Got(table.Enum(key, names), out value),
-        names.Format);
+        names.Format,
+        quoted: true);
 
     private static ConfigValueKind<string> Strings(bool allowEmpty) => new(
         allowEmpty ? "string" : "string (not empty)",
         (ConfigTable table, string key, out string value) => GotText(table.String(key, allowEmpty), out value),
-        value => value);
+        value => value,
+        quoted: true);
 
     private static bool Got<TValue>(TValue? read, out TValue value)
         where TValue : struct
