@@ -61,7 +61,7 @@ internal static class ConfigKeys
     public static ConfigKeyGroup<UserConfig> Users { get; } = new ConfigKeyGroup<UserConfig>(
             "users", "one [[users]] table per user that may log in", () => new UserConfig { Name = "" },
             config => config.Users.Select(user => ($"users.{user.Name}", user)), isEntry: true)
-        .Custom("name", NonEmptyText.Type, null, _ => null, NewClients, "the user name clients log in with (required, unique)")
+        .Custom("name", NonEmptyText.Type, null, _ => null, NewClients, "the user name clients log in with; unique")
         .Override("password", Secret, u => u.Password, (u, v) => u with { Password = v }, "none: required unless auth = \"trust\"", NewClients, "a SCRAM verifier from `sluice passwd`, an md5 hash, or plain text; not needed with auth = \"trust\"")
         .Key("auth", Enum(ConfigNames.AuthMethod), u => u.Auth, (u, v) => u with { Auth = v }, NewClients, "how clients prove the password")
         .Override("max_client_connections", Integer(0), u => u.MaxClientConnections, (u, v) => u with { MaxClientConnections = v }, "[limits] max_user_client_connections", NewClients, "this user's cap on client connections")
@@ -75,7 +75,7 @@ internal static class ConfigKeys
     public static ConfigKeyGroup<DatabaseConfig> Databases { get; } = new ConfigKeyGroup<DatabaseConfig>(
             "databases", "one [[databases]] table per database clients may connect to", () => new DatabaseConfig { Name = "" },
             config => config.Databases.Select(database => ($"databases.{database.Name}", database)), isEntry: true)
-        .Custom("name", NonEmptyText.Type, null, _ => null, NewClients, "the name clients connect to (required, unique)")
+        .Custom("name", NonEmptyText.Type, null, _ => null, NewClients, "the name clients connect to; unique")
         .Override("backend_database", NonEmptyText, d => d.BackendDatabase, (d, v) => d with { BackendDatabase = v }, "name", NewClients, "the database name on the servers")
         .Override("pool_size", Integer(1), d => d.PoolSize, (d, v) => d with { PoolSize = v }, "[pool] size", Running, "overrides [pool] size")
         .Override("min_pool_size", Integer(0), d => d.MinPoolSize, (d, v) => d with { MinPoolSize = v }, "[pool] min_size", Running, "overrides [pool] min_size")
@@ -83,13 +83,13 @@ internal static class ConfigKeys
         .Custom(
             "servers", "array of server tables", null,
             d => string.Join(", ", d.Servers.Select(s => $"{s.Name} {ConfigNames.ServerRole.Format(s.Role)}")),
-            Running, "the database's servers, e.g. [ { host = \"127.0.0.1\", port = 5432, role = \"primary\" } ] (required)");
+            Running, "the database's servers, e.g. [ { host = \"127.0.0.1\", port = 5432, role = \"primary\" } ]");
 
     /// <summary>The tables in <see cref="DatabaseConfig.Servers"/>; SHOW CONFIG lists them under databases.NAME.servers.</summary>
     public static ConfigKeyGroup<BackendServerConfig> Servers { get; } = new ConfigKeyGroup<BackendServerConfig>(
             "databases.servers", "one inline table per server of a database", () => new BackendServerConfig { Host = "" },
             _ => [], isEntry: true)
-        .Custom("host", NonEmptyText.Type, null, s => s.Host, Running, "host name or address of the server (required)")
+        .Custom("host", NonEmptyText.Type, null, s => s.Host, Running, "host name or address of the server")
         .Key("port", Integer(1, 65535), s => s.Port, (s, v) => s with { Port = v }, Running, "its port")
         .Key("role", Enum(ConfigNames.ServerRole), s => s.Role, (s, v) => s with { Role = v }, Running, "auto: found by pg_is_in_recovery(); at most one primary");
 
