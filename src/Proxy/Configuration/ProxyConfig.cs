@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Sluice.Routing.Topology;
 
 namespace Sluice.Proxy.Configuration;
 
@@ -182,7 +183,13 @@ public sealed record RoutingSection
 
     public LoadBalancing LoadBalancing { get; init; } = LoadBalancing.LeastOutstanding;
 
+    /// <summary>Kept as the older spelling: true reads as <see cref="ReadConsistency"/> = <see cref="ReadConsistency.Session"/>.</summary>
     public bool ReadYourWrites { get; init; }
+
+    public ReadConsistency ReadConsistency { get; init; } = ReadConsistency.Causal;
+
+    /// <summary>How long a read may wait for a replica to catch up before it goes to the primary.</summary>
+    public TimeSpan MaxReadWait { get; init; } = TimeSpan.FromMilliseconds(5);
 }
 
 public sealed record UserConfig
