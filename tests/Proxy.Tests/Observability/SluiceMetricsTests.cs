@@ -274,13 +274,16 @@ public sealed class SluiceMetricsTests
 
         RecordAll();
         var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1000; i++)
+        for (var i = 0; i < 10_000; i++)
         {
             RecordAll();
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(1001, ScrapeText.Value(await _metrics.ScrapeAsync(), "sluice_queries_total{database=\"shop\",route=\"replica\"}"));
+        // Nothing per call: 10,000 rounds of seven calls may not allocate even one byte per round. (A one-off of a
+        // few dozen bytes was seen once in a full-suite run, from something lazily made on the recording path.)
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 10_000, $"{allocated} bytes allocated by 70,000 recording calls");
+        Assert.Equal(10_001, ScrapeText.Value(await _metrics.ScrapeAsync(), "sluice_queries_total{database=\"shop\",route=\"replica\"}"));
     }
 
     [Fact]
