@@ -8,7 +8,7 @@ namespace Sluice.Benchmarks;
 
 /// <summary>
 /// The pump's inner loop: read a frame header, copy the frame's bytes into the other side's PipeWriter, flush once per
-/// batch. DESIGN.md requires 0 B allocated per forwarded frame: segments come from the pipe's pool and go back to it.
+/// batch. Forwarding must allocate 0 B per frame (docs/architecture.md, hot-path rules): segments come from the pipe's pool and go back to it.
 /// </summary>
 [MemoryDiagnoser]
 public class ForwardingBenchmarks
