@@ -15,19 +15,19 @@ namespace Sluice.Proxy.Clients;
 internal sealed partial class ClientSession
 {
     private SessionRouteCommand _sessionRoute = SessionRouteCommand.Auto;
-    private BackendNode? _node;
     private bool _transactionWrites;
     private DateTimeOffset? _writtenAt;
     private Lsn? _readFloor;
 
     /// <summary>Picks the server for the transaction that starts with this message; an error text when none may take it.</summary>
-    private (ServerPool? Pool, string? Error) ChooseServer(in Inspection inspection, ReadOnlySequence<byte> batch)
+    /// <remarks>The node comes held (least_outstanding counts it): the lease made of it releases it, or the caller when none is.</remarks>
+    private (ServerPool? Pool, BackendNode? Node, string Route, string? Error) ChooseServer(in Inspection inspection, ReadOnlySequence<byte> batch)
     {
         var config = _runtime.Config;
         var database = config.FindDatabase(_databaseName);
         if (database is null || _user is null)
         {
-            return (null, $"database \"{_databaseName}\" is no longer configured");
+            return (null, null, "", $"database \"{_databaseName}\" is no longer configured");
         }
 
         var kind = DecideRoute(inspection, batch);
@@ -44,25 +44,12 @@ internal sealed partial class ClientSession
         var route = _runtime.Health.Select(database, kind, floor);
         if (!route.Succeeded)
         {
-            return (null, route.FailureMessage);
+            return (null, null, "", route.FailureMessage);
         }
 
         route.Node?.Acquire();
-        lock (_linkLock)
-        {
-            _node = route.Node;
-        }
-
-        _route = route.RoleName;
         _transactionWrites = !route.IsReplica && kind == RouteKind.Write;
-        return (_runtime.Pools.GetPool(config, database, _user, route.Server!), null);
-    }
-
-    /// <summary>The outstanding-transaction count of least_outstanding ends with the transaction.</summary>
-    private void EndLeaseLocked()
-    {
-        _node?.Release();
-        _node = null;
+        return (_runtime.Pools.GetPool(config, database, _user, route.Server!), route.Node, route.RoleName, null);
     }
 
     /// <summary>After a transaction on the primary, later reads wait for replicas that replayed it (read_your_writes).</summary>
@@ -78,7 +65,7 @@ internal sealed partial class ClientSession
 
     private RouteKind DecideRoute(in Inspection inspection, ReadOnlySequence<byte> batch)
     {
-        if (_mode == PoolMode.Session || _sessionRoute == SessionRouteCommand.Primary)
+        if (Mode == PoolMode.Session || _sessionRoute == SessionRouteCommand.Primary)
         {
             return RouteKind.Write;
         }
@@ -102,7 +89,7 @@ internal sealed partial class ClientSession
         classification.IsBegin ? classification.BeginReadOnly : classification.Route == StatementRoute.Read;
 
     private ClassificationResult? ClassificationOfBound(string? statementName) =>
-        statementName is { Length: > 0 } && _clientStatements.TryGetValue(statementName, out var statement) ? statement.Classification : null;
+        TryGetClientStatement(statementName, out var statement) ? statement.Classification : null;
 
     private bool RestOfBatchReads(ReadOnlySequence<byte> batch)
     {
