@@ -9,7 +9,7 @@ using Sluice.Proxy.Demo;
 
 namespace Sluice.Integration.Tests;
 
-/// <summary>The admin console (CONTRACT.md "Admin console") through psql (simple protocol) and Npgsql (extended protocol).</summary>
+/// <summary>The admin console (docs/operations.md "Admin console") through psql (simple protocol) and Npgsql (extended protocol).</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class AdminConsoleTests(PostgresFixture fixture)
 {
