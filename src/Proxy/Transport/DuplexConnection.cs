@@ -29,7 +29,12 @@ internal abstract class DuplexConnection : IDuplexPipe, IAsyncDisposable
     public static DuplexConnection Create(Socket socket)
     {
         socket.NoDelay = true;
-        return new StreamDuplexConnection(socket);
+        return TransportSelection.Current switch
+        {
+            TransportKind.Stream => new StreamDuplexConnection(socket),
+            TransportKind.SocketsUnofficial => new UnofficialSocketConnection(socket),
+            _ => new SocketDuplexConnection(socket),
+        };
     }
 
     public static async ValueTask<DuplexConnection> ConnectAsync(string host, int port, CancellationToken cancellationToken)
