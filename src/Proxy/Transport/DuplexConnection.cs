@@ -26,10 +26,13 @@ internal abstract class DuplexConnection : IDuplexPipe, IAsyncDisposable
     public abstract Stream Stream { get; }
 
     /// <summary>Wraps an accepted socket; the connection owns it from now on.</summary>
-    public static DuplexConnection Create(Socket socket)
+    public static DuplexConnection Create(Socket socket) => Create(socket, TransportSelection.Current);
+
+    /// <summary>Wraps an accepted or connected socket in the given implementation (tests compare them).</summary>
+    public static DuplexConnection Create(Socket socket, TransportKind kind)
     {
         socket.NoDelay = true;
-        return TransportSelection.Current switch
+        return kind switch
         {
             TransportKind.Stream => new StreamDuplexConnection(socket),
             TransportKind.SocketsUnofficial => new UnofficialSocketConnection(socket),

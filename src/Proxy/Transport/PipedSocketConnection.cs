@@ -91,15 +91,14 @@ internal abstract class PipedSocketConnection : DuplexConnection
         }
 
         await Raw.Input.CompleteAsync();
-        await Raw.Output.CompleteAsync();
-        await CloseSocketAsync();
+        await CloseAsync();
     }
 
     /// <summary>False when a dispose already ran.</summary>
     protected abstract bool TryStartDispose();
 
-    /// <summary>After both raw pipes are completed on our side: send what is left, then close the socket.</summary>
-    protected abstract ValueTask CloseSocketAsync();
+    /// <summary>After the raw input is completed on our side: send what is left (bounded in time), then close the socket.</summary>
+    protected abstract ValueTask CloseAsync();
 
     /// <summary>Looks without consuming; nobody may be reading the pipe.</summary>
     private static bool HasPendingInputOrClosed(PipeReader? reader)

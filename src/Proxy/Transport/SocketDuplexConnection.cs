@@ -5,13 +5,12 @@ using System.Net.Sockets;
 namespace Sluice.Proxy.Transport;
 
 /// <summary>
-/// A TCP connection with its own two loops, in the style of Garnet's network layer. The receive loop waits for data
+/// A TCP connection with its own receive loop, in the style of Garnet's network layer. The receive loop waits for data
 /// with a zero-byte receive, so an idle connection holds no buffer and no pipe segment, only that one pending receive;
-/// when data arrives it rents a segment, takes what is there with a non-blocking receive and flushes. The send loop
-/// drains the output pipe into the socket with non-blocking sends, waiting asynchronously only when the socket buffer
-/// is full. Both pipes run their continuations inline: the reader of a flushed receive (the session) runs on the
-/// thread that completed the receive, and a session's flush sends on its own thread, so a relayed message crosses no
-/// thread on its way through.
+/// when data arrives it rents a segment, takes what is there with a non-blocking receive and flushes. The receive pipe
+/// runs its continuations inline, so the reader (the session) runs on the thread that completed the receive. Sending
+/// has no loop: the output is a stream pipe writer whose flush sends straight into the socket
+/// (<see cref="SocketSender"/>) on the session's own thread. A relayed message crosses no thread on its way through.
 /// </summary>
 internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPipe
 {
@@ -21,46 +20,45 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
     /// <summary>How long a closing connection may take to hand its last bytes to a peer that does not read.</summary>
     private static readonly TimeSpan LastSendTimeout = TimeSpan.FromSeconds(1);
 
-    private static readonly PipeOptions Options = new(
-        readerScheduler: PipeScheduler.Inline,
-        writerScheduler: PipeScheduler.Inline,
-        pauseWriterThreshold: 64 * 1024,
-        resumeWriterThreshold: 32 * 1024,
-        minimumSegmentSize: MinimumReceiveSize,
-        useSynchronizationContext: false);
+    private static readonly PipeOptions DefaultReceiveOptions = ReceiveOptions(pool: null);
 
-    private readonly Pipe _receive = new(Options);
-    private readonly Pipe _send = new(Options);
+    private static readonly StreamPipeWriterOptions DefaultSendOptions = SendOptions(pool: null);
+
+    private readonly Pipe _receive;
+    private readonly PipeWriter _send;
     private readonly Task _receiveLoop;
-    private readonly Task _sendLoop;
     private int _disposed;
 
-    public SocketDuplexConnection(Socket socket)
+    /// <param name="socket">A connected socket; the connection owns it from now on.</param>
+    /// <param name="pool">Where segments are rented (tests count them); the shared pool when null.</param>
+    public SocketDuplexConnection(Socket socket, MemoryPool<byte>? pool = null)
         : base(socket)
     {
-        // Synchronous receives and sends return WouldBlock instead of waiting: the loops try them first and fall
-        // back to an asynchronous operation only when the socket has nothing to give or no room to take.
+        _receive = new Pipe(pool is null ? DefaultReceiveOptions : ReceiveOptions(pool));
+
+        // Synchronous receives and sends return WouldBlock instead of waiting: the receive loop and SocketSender try
+        // them first and wait asynchronously only when the socket has nothing to give or no room to take.
         socket.Blocking = false;
+        _send = PipeWriter.Create(new SocketSender(socket), pool is null ? DefaultSendOptions : SendOptions(pool));
         _receiveLoop = ReceiveLoopAsync();
-        _sendLoop = SendLoopAsync();
     }
 
     PipeReader IDuplexPipe.Input => _receive.Reader;
 
-    PipeWriter IDuplexPipe.Output => _send.Writer;
+    PipeWriter IDuplexPipe.Output => _send;
 
     protected override IDuplexPipe Raw => this;
 
     protected override bool TryStartDispose() => Interlocked.Exchange(ref _disposed, 1) == 0;
 
-    protected override async ValueTask CloseSocketAsync()
+    protected override async ValueTask CloseAsync()
     {
-        // The send loop ends once it has sent what the writer left behind; a peer that never reads gets cut off.
+        // Completing the writer sends what it still holds; a peer that does not read gets cut off.
         try
         {
-            await _sendLoop.WaitAsync(LastSendTimeout);
+            await _send.CompleteAsync().AsTask().WaitAsync(LastSendTimeout);
         }
-        catch (TimeoutException)
+        catch (Exception ex) when (ex is TimeoutException or IOException or InvalidOperationException)
         {
         }
 
@@ -75,6 +73,18 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
         Socket.Dispose();
         await _receiveLoop;
     }
+
+    private static PipeOptions ReceiveOptions(MemoryPool<byte>? pool) => new(
+        pool,
+        readerScheduler: PipeScheduler.Inline,
+        writerScheduler: PipeScheduler.Inline,
+        pauseWriterThreshold: 64 * 1024,
+        resumeWriterThreshold: 32 * 1024,
+        minimumSegmentSize: MinimumReceiveSize,
+        useSynchronizationContext: false);
+
+    private static StreamPipeWriterOptions SendOptions(MemoryPool<byte>? pool) =>
+        new(pool, minimumBufferSize: 4096, leaveOpen: true);
 
     private async Task ReceiveLoopAsync()
     {
@@ -134,107 +144,5 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
         }
 
         await writer.CompleteAsync(error);
-    }
-
-    private async Task SendLoopAsync()
-    {
-        var reader = _send.Reader;
-        Exception? error = null;
-        try
-        {
-            while (true)
-            {
-                var result = await reader.ReadAsync();
-                var buffer = result.Buffer;
-                if (!buffer.IsEmpty)
-                {
-                    var pending = buffer.IsSingleSegment ? TrySend(buffer.First) : TrySend(buffer);
-                    if (pending >= 0)
-                    {
-                        await SendRestAsync(buffer.Slice(pending));
-                    }
-                }
-
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    break;
-                }
-            }
-        }
-        catch (SocketException ex)
-        {
-            error = new IOException(ex.Message, ex);
-        }
-        catch (ObjectDisposedException ex)
-        {
-            error = new IOException("connection aborted", ex);
-        }
-
-        if (error is not null)
-        {
-            // The peer is gone: stop the receive loop too, so the session's reader sees it.
-            try
-            {
-                Socket.Shutdown(SocketShutdown.Both);
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-            }
-        }
-
-        await reader.CompleteAsync(error);
-    }
-
-    /// <summary>
-    /// Sends what the socket takes without waiting; -1 when all of it went, else the offset of what is left for
-    /// <see cref="SendRestAsync"/>. The common case (a reply that fits the socket buffer) costs one syscall and no
-    /// asynchronous operation, so an idle connection never needs the socket's send event args at all.
-    /// </summary>
-    private long TrySend(ReadOnlyMemory<byte> segment)
-    {
-        var sent = SendNow(segment.Span);
-        return sent == segment.Length ? -1 : sent;
-    }
-
-    private long TrySend(in ReadOnlySequence<byte> buffer)
-    {
-        long offset = 0;
-        foreach (var segment in buffer)
-        {
-            var sent = SendNow(segment.Span);
-            offset += sent;
-            if (sent < segment.Length)
-            {
-                return offset;
-            }
-        }
-
-        return -1;
-    }
-
-    private int SendNow(ReadOnlySpan<byte> span)
-    {
-        var sent = Socket.Send(span, SocketFlags.None, out var socketError);
-        return socketError switch
-        {
-            SocketError.Success => sent,
-            SocketError.WouldBlock => 0,
-            _ => throw new SocketException((int)socketError),
-        };
-    }
-
-    /// <summary>The socket buffer is full (a slow reader, a large result): wait for room, as often as it takes.</summary>
-    private async ValueTask SendRestAsync(ReadOnlySequence<byte> rest)
-    {
-        foreach (var segment in rest)
-        {
-            var remaining = segment;
-            while (!remaining.IsEmpty)
-            {
-                var sent = await Socket.SendAsync(remaining, SocketFlags.None);
-                remaining = remaining[sent..];
-            }
-        }
     }
 }

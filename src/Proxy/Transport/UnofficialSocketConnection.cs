@@ -37,11 +37,11 @@ internal sealed class UnofficialSocketConnection : PipedSocketConnection
 
     protected override bool TryStartDispose() => Interlocked.Exchange(ref _disposed, 1) == 0;
 
-    protected override ValueTask CloseSocketAsync()
+    protected override async ValueTask CloseAsync()
     {
-        // Completing the output pipe (done by the caller) lets the send loop drain and shut the socket down for
-        // sending; Dispose then closes it.
+        // Completing the output pipe lets the send loop drain and shut the socket down for sending; Dispose then
+        // closes it.
+        await _connection.Output.CompleteAsync();
         _connection.Dispose();
-        return ValueTask.CompletedTask;
     }
 }
