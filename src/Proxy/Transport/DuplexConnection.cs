@@ -57,7 +57,9 @@ internal abstract class DuplexConnection : IDuplexPipe, IAsyncDisposable
 
     /// <summary>
     /// Puts a new stream (an authenticated SslStream over <see cref="Stream"/>) under the pipes. The caller must have
-    /// consumed everything read so far: bytes buffered in the old reader belong to the plaintext phase.
+    /// consumed everything read so far: bytes buffered in the old reader belong to the plaintext phase. The plaintext
+    /// pipes are the implementation's to release (or keep, where they feed <see cref="Stream"/>): callers must not
+    /// complete them.
     /// </summary>
     public abstract void ReplaceStream(Stream stream);
 

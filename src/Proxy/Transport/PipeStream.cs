@@ -8,7 +8,7 @@ namespace Sluice.Proxy.Transport;
 /// reading the socket (bytes of the TLS handshake may already be in the pipe when TLS starts). A zero-byte read waits
 /// for data without taking any, so the SslStream above it can stay buffer-free while idle.
 /// </summary>
-internal sealed class PipeStream : Stream
+internal sealed class PipeStream : AsyncOnlyStream
 {
     private readonly PipeReader _reader;
     private readonly PipeWriter _writer;
@@ -22,16 +22,6 @@ internal sealed class PipeStream : Stream
     public override bool CanRead => true;
 
     public override bool CanWrite => true;
-
-    public override bool CanSeek => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -71,17 +61,4 @@ internal sealed class PipeStream : Stream
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override Task FlushAsync(CancellationToken cancellationToken) => _writer.FlushAsync(cancellationToken).AsTask();
-
-    // Only the asynchronous path exists: a synchronous read or write would block a socket thread.
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

@@ -8,7 +8,7 @@ namespace Sluice.Proxy.Transport;
 /// segments once flushed, so an idle connection holds nothing for sending. A send that the socket buffer takes whole
 /// (the common case) is one syscall and no asynchronous operation; only a full buffer waits.
 /// </summary>
-internal sealed class SocketSender : Stream
+internal sealed class SocketSender : AsyncOnlyStream
 {
     private readonly Socket _socket;
 
@@ -21,16 +21,6 @@ internal sealed class SocketSender : Stream
     public override bool CanRead => false;
 
     public override bool CanWrite => true;
-
-    public override bool CanSeek => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -53,19 +43,6 @@ internal sealed class SocketSender : Stream
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override void Flush()
-    {
-    }
-
-    // Only the asynchronous path exists: a synchronous write would block a socket thread.
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     private int SendNow(ReadOnlySpan<byte> span)
     {

@@ -38,6 +38,10 @@ internal sealed class StreamDuplexConnection : DuplexConnection
 
     public override void ReplaceStream(Stream stream)
     {
+        // The plaintext pipes are done: completing them returns their buffers (nothing is buffered for writing, and
+        // they leave the network stream open for the TLS stream over it).
+        _input.Complete();
+        _output.Complete();
         _stream = stream;
         (_input, _output) = StreamPipes.Create(stream);
     }
