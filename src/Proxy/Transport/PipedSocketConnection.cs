@@ -46,7 +46,7 @@ internal abstract class PipedSocketConnection : DuplexConnection
     }
 
     public sealed override bool HasPendingInputOrClosed() =>
-        HasPendingInputOrClosed(_tlsInput) || HasPendingInputOrClosed(Raw.Input);
+        (_tlsInput is not null && PipePeek.HasPendingInputOrClosed(_tlsInput)) || PipePeek.HasPendingInputOrClosed(Raw.Input);
 
     public sealed override void Abort()
     {
@@ -99,29 +99,4 @@ internal abstract class PipedSocketConnection : DuplexConnection
 
     /// <summary>After the raw input is completed on our side: send what is left (bounded in time), then close the socket.</summary>
     protected abstract ValueTask CloseAsync();
-
-    /// <summary>Looks without consuming; nobody may be reading the pipe.</summary>
-    private static bool HasPendingInputOrClosed(PipeReader? reader)
-    {
-        if (reader is null)
-        {
-            return false;
-        }
-
-        try
-        {
-            if (!reader.TryRead(out var result))
-            {
-                return false;
-            }
-
-            reader.AdvanceTo(result.Buffer.Start);
-            return !result.Buffer.IsEmpty || result.IsCompleted || result.IsCanceled;
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            // The receive loop ended with an error, or the pipe is already completed on our side.
-            return true;
-        }
-    }
 }
