@@ -9,7 +9,7 @@ namespace Sluice.Benchmarks;
 /// <summary>
 /// The relay's inner loop over <see cref="FrameRelay"/> (the code the client loop, the pump and a server's drain run):
 /// read a frame header, copy the frame's bytes into the other side's PipeWriter, flush once per batch. 0 B allocated
-/// per forwarded frame: segments come from the pipe's pool and go back to it.
+/// per forwarded frame (docs/architecture.md, hot-path rules): segments come from the pipe's pool and go back to it.
 /// </summary>
 [MemoryDiagnoser]
 public class ForwardingBenchmarks

@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using Sluice.Protocol;
 using Sluice.Protocol.Framing;
 using Sluice.Protocol.Messages;
+using Sluice.Routing.Classification;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
@@ -767,7 +768,7 @@ internal sealed partial class ClientSession
             var slow = _policy!.SlowStatementLog;
             if (slow > TimeSpan.Zero && elapsed > slow)
             {
-                LogSlowStatement(_logger, _userName, _databaseName, RemoteAddress, elapsed.TotalMilliseconds, Sluice.Routing.Classification.SqlRedaction.RedactLiterals(_lastStatementText ?? "(unknown)"));
+                LogSlowStatement(_logger, _userName, _databaseName, RemoteAddress, elapsed.TotalMilliseconds, SqlRedaction.RedactLiterals(_lastStatementText ?? "(unknown)"));
             }
         }
 

@@ -154,39 +154,6 @@ internal sealed partial class ClientSession
         }
     }
 
-    /// <summary>
-    /// Statement text for a log line with every quoted literal replaced by '?': a statement may carry a password
-    /// (ALTER ROLE … PASSWORD '…') and secrets never reach a log.
-    /// </summary>
-    internal static string RedactLiterals(string sql)
-    {
-        var builder = new StringBuilder(sql.Length);
-        var inLiteral = false;
-        for (var i = 0; i < sql.Length; i++)
-        {
-            var c = sql[i];
-            if (c == '\'')
-            {
-                if (inLiteral && i + 1 < sql.Length && sql[i + 1] == '\'')
-                {
-                    i++;
-                    continue;
-                }
-
-                inLiteral = !inLiteral;
-                builder.Append(inLiteral ? "'?" : "'");
-                continue;
-            }
-
-            if (!inLiteral)
-            {
-                builder.Append(c);
-            }
-        }
-
-        return builder.ToString();
-    }
-
     private static string SlowLogText(ReadOnlySequence<byte> payload)
     {
         const int MaxLogged = 300;

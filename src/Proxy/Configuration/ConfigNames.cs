@@ -1,3 +1,5 @@
+using Sluice.Routing.Topology;
+
 namespace Sluice.Proxy.Configuration;
 
 /// <summary>The text proxy.toml uses for an enum's values, both ways.</summary>
@@ -14,6 +16,9 @@ public sealed class EnumNames<T>
 
     /// <summary>"session, transaction, statement": for error messages.</summary>
     public string Allowed { get; }
+
+    /// <summary>The spellings, in the order the docs list them.</summary>
+    public IEnumerable<string> Names => _names.Select(pair => pair.Name);
 
     public bool TryParse(string text, out T value)
     {
@@ -44,7 +49,7 @@ public sealed class EnumNames<T>
     }
 }
 
-/// <summary>The enum spellings of proxy.toml (CONTRACT.md); also what SHOW CONFIG should print.</summary>
+/// <summary>The enum spellings of proxy.toml (docs/configuration.md); also what SHOW CONFIG and the other admin views print.</summary>
 public static class ConfigNames
 {
     public static EnumNames<PoolMode> PoolMode { get; } = new(
@@ -78,4 +83,8 @@ public static class ConfigNames
         ("least_outstanding", Configuration.LoadBalancing.LeastOutstanding),
         ("round_robin", Configuration.LoadBalancing.RoundRobin),
         ("random", Configuration.LoadBalancing.Random));
+
+    public static EnumNames<ReadConsistency> ReadConsistency { get; } = new(
+        ("session", Sluice.Routing.Topology.ReadConsistency.Session),
+        ("lag_budget", Sluice.Routing.Topology.ReadConsistency.LagBudget));
 }

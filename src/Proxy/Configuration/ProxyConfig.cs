@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Sluice.Routing.Topology;
 
 namespace Sluice.Proxy.Configuration;
 
@@ -193,7 +194,12 @@ public sealed record RoutingSection
 
     public LoadBalancing LoadBalancing { get; init; } = LoadBalancing.LeastOutstanding;
 
+    /// <summary>Kept as the older spelling: true reads as <see cref="ReadConsistency"/> = <see cref="ReadConsistency.Session"/>.</summary>
     public bool ReadYourWrites { get; init; }
+
+    /// <summary>Causal reads (every write through this Sluice visible to later reads) are not in this version.</summary>
+    public ReadConsistency ReadConsistency { get; init; } = ReadConsistency.LagBudget;
+
 }
 
 public sealed record UserConfig

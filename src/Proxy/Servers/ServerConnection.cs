@@ -80,13 +80,9 @@ internal sealed class ServerConnection : IAsyncDisposable
 
     /// <summary>
     /// Opens a connection, negotiates TLS as <paramref name="tls"/> says ([tls] server_mode), and logs in. Everything
-    /// the server may get wrong fails as <see cref="ServerConnectException"/>, within <paramref name="timeout"/>.
+    /// the server may get wrong fails as <see cref="ServerConnectException"/>, within <paramref name="timeout"/>. The
+    /// byte stream comes from <paramref name="open"/> when given (in-memory pairs in relay tests), otherwise over TCP.
     /// </summary>
-    /// <param name="target">The server and the login on it.</param>
-    /// <param name="timeout">How long connecting, TLS and login may take together.</param>
-    /// <param name="tls">[tls] server_mode and server_ca_file.</param>
-    /// <param name="open">Where the connection comes from; null for TCP to the target (tests pass in-memory pairs).</param>
-    /// <param name="cancellationToken">Stops the attempt.</param>
     public static async Task<ServerConnection> ConnectAsync(ServerLoginTarget target, TimeSpan timeout, ServerTlsOptions tls, ServerConnectionOpener? open, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);

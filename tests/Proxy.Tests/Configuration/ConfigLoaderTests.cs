@@ -1,4 +1,5 @@
 using Sluice.Proxy.Configuration;
+using Sluice.Routing.Topology;
 
 namespace Sluice.Proxy.Tests.Configuration;
 
@@ -143,6 +144,7 @@ public sealed class ConfigLoaderTests
             health_check_interval = "2s"
             ban_time = "0"
             load_balancing = "round_robin"
+            read_consistency = "session"
             read_your_writes = true
 
             [[users]]
@@ -226,6 +228,7 @@ public sealed class ConfigLoaderTests
                 BanTime = TimeSpan.Zero,
                 LoadBalancing = LoadBalancing.RoundRobin,
                 ReadYourWrites = true,
+                ReadConsistency = ReadConsistency.Session,
             },
             config.Routing);
         Assert.Equal(
@@ -441,13 +444,37 @@ public sealed class ConfigLoaderTests
             exception.Message);
     }
 
+    [Theory]
+    [InlineData("", ReadConsistency.LagBudget, false)]
+    [InlineData("read_consistency = \"lag_budget\"", ReadConsistency.LagBudget, false)]
+    [InlineData("read_consistency = \"session\"", ReadConsistency.Session, true)]
+    [InlineData("read_your_writes = true", ReadConsistency.Session, true)]
+    [InlineData("read_your_writes = false", ReadConsistency.LagBudget, false)]
+    [InlineData("read_your_writes = false\nread_consistency = \"lag_budget\"", ReadConsistency.LagBudget, false)]
+    public void Read_your_writes_is_the_older_spelling_of_session_consistency(string keys, ReadConsistency consistency, bool readYourWrites)
+    {
+        var routing = ConfigLoader.Parse($"[routing]\n{keys}\n{Valid}", File).Routing;
+
+        Assert.Equal(consistency, routing.ReadConsistency);
+        Assert.Equal(readYourWrites, routing.ReadYourWrites);
+    }
+
+    [Fact]
+    public void Read_your_writes_that_contradicts_read_consistency_is_an_error()
+    {
+        var error = SingleError($"[routing]\nread_consistency = \"lag_budget\"\nread_your_writes = true\n{Valid}");
+
+        Assert.Equal(3, error.Line);
+        Assert.Contains("contradicts routing.read_consistency", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_syntax_error_is_one_error_with_its_line()
     {
         var error = SingleError("[server]\nlisten = [\"127.0.0.1:6432\"\n\n[pool]");
 
         Assert.Equal(4, error.Line);
-        Assert.Equal("expected ',' or ']' in the array opened at line 2, found '['", error.Message);
+        Assert.Contains("Missing a `,`", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
