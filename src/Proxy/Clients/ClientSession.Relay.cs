@@ -406,7 +406,7 @@ internal sealed partial class ClientSession
         _waiting = true;
         try
         {
-            await WaitForTransactionRateAsync(pool, token);
+            await _runtime.Limits.WaitForTransactionAsync(_databaseName, _runtime.Config.FindUser(_userName) ?? _user!, pool.Settings.CheckoutTimeout, token);
             server = await pool.CheckoutAsync(token, waitStarted);
             _stats!.AddWait(waitStarted);
             _runtime.Metrics.CheckoutWait(Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);

@@ -6,7 +6,6 @@ using Sluice.Protocol.Framing;
 using Sluice.Protocol.Messages;
 using Sluice.Protocol.Startup;
 using Sluice.Proxy.Configuration;
-using Sluice.Proxy.Limits;
 using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
 using Sluice.Proxy.Runtime;
@@ -159,9 +158,9 @@ internal sealed partial class ClientSession
                 MessageWriter.WriteNegotiateProtocolVersion(_client.Output, 0, startup.ProtocolOptions);
             }
 
-            if (await _runtime.RateLimits.WaitForConnectionAsync(_client.RemoteEndPoint, config.Limits, loginTimeout.Token) == RateOutcome.Refused)
+            if (await _runtime.Limits.AdmitConnectionAsync(_client.RemoteEndPoint, config.Limits, loginTimeout.Token) is { } rateRefusal)
             {
-                return await RefuseAsync(SqlState.TooManyConnections, "connection rate limit: too many new connections from this address (limits.connection_rate)", RejectionReason.ConnectionRate);
+                return await RefuseAsync(SqlState.TooManyConnections, rateRefusal.Message, rateRefusal.Reason);
             }
 
             if (!_runtime.TryAddClient())
@@ -209,10 +208,12 @@ internal sealed partial class ClientSession
             return await RefuseAsync(SqlState.InvalidCatalogName, $"database \"{_databaseName}\" does not exist", RejectionReason.UnknownDatabase);
         }
 
-        if (await LimitLoginAsync(user, databaseConfig) is { } refused)
+        if (await _runtime.Limits.AdmitLoginAsync(user, databaseConfig, config.Limits, _closing.Token) is { } limitRefusal)
         {
-            return refused;
+            return await RefuseAsync(SqlState.TooManyConnections, limitRefusal.Message, limitRefusal.Reason);
         }
+
+        _countedDatabase = true;
 
         if (!_runtime.TryAddUserClient(user))
         {
@@ -334,46 +335,6 @@ internal sealed partial class ClientSession
         }
     }
 
-    /// <summary>The user's connection rate and the database's client cap; null when the login may go on, else the refusal's result.</summary>
-    private async Task<bool?> LimitLoginAsync(UserConfig user, DatabaseConfig database)
-    {
-        switch (await _runtime.RateLimits.WaitForUserConnectionAsync(user, _runtime.Config.Limits, _closing.Token))
-        {
-            case RateOutcome.Refused:
-                return await RefuseAsync(SqlState.TooManyConnections, $"connection rate limit: too many new connections for user \"{_userName}\" (connection_rate)", RejectionReason.ConnectionRate);
-            case RateOutcome.AdmittedAfterWait:
-                _runtime.Metrics.RateLimitedWait(_databaseName, _userName);
-                break;
-        }
-
-        if (!_runtime.TryAddDatabaseClient(database))
-        {
-            return await RefuseAsync(SqlState.TooManyConnections, $"too many connections for database \"{_databaseName}\" (max_client_connections)", RejectionReason.DatabaseCap);
-        }
-
-        _countedDatabase = true;
-        return null;
-    }
-
-    /// <summary>
-    /// The user's transaction_rate, before a checkout: the wait counts against the same checkout_timeout, and a wait
-    /// that would exceed it is refused at once as a pool timeout. The rate in force now applies, not the one at login.
-    /// </summary>
-    private async ValueTask WaitForTransactionRateAsync(ServerPool pool, CancellationToken token)
-    {
-        var user = _runtime.Config.FindUser(_userName) ?? _user!;
-        switch (await _runtime.RateLimits.WaitForTransactionAsync(user, pool.Settings.CheckoutTimeout, token))
-        {
-            case RateOutcome.Refused:
-                _runtime.Metrics.RateLimitedWait(_databaseName, _userName);
-                throw new PoolTimeoutException(
-                    $"transaction rate limit: user \"{_userName}\" is over its transaction_rate ({user.TransactionRate}/s) for longer than checkout_timeout ({pool.Settings.CheckoutTimeout.TotalSeconds:0.###}s)");
-            case RateOutcome.AdmittedAfterWait:
-                _runtime.Metrics.RateLimitedWait(_databaseName, _userName);
-                break;
-        }
-    }
-
     /// <summary>Sends a FATAL error and ends the session (false, for the login path's convenience).</summary>
     private async Task<bool> RefuseAsync(string sqlState, string message, RejectionReason? reason = null)
     {
@@ -440,7 +401,7 @@ internal sealed partial class ClientSession
 
             if (_countedDatabase)
             {
-                _runtime.RemoveDatabaseClient(_databaseName);
+                _runtime.Limits.LeaveDatabase(_databaseName);
             }
 
             if (_countedClient)

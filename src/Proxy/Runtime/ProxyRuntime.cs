@@ -20,7 +20,6 @@ namespace Sluice.Proxy.Runtime;
 internal sealed class ProxyRuntime : IAsyncDisposable
 {
     private readonly CapCounter _clientsPerUser = new();
-    private readonly CapCounter _clientsPerDatabase = new();
     private volatile ProxyConfig _config;
     private int _clientCount;
 
@@ -34,6 +33,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Health = new HealthState(Monitor, () => _config);
         Security = new ProxySecurity(loggerFactory.CreateLogger<ProxySecurity>());
         Metrics = new SluiceMetrics(new RuntimeMetricsSource(this), loggerFactory.CreateLogger<SluiceMetrics>());
+        Limits = new ClientLimits(Metrics, TimeProvider.System);
         _sweeper = new SessionSweeper(this);
         Admin = new AdminConsole(this);
     }
@@ -124,15 +124,8 @@ internal sealed class ProxyRuntime : IAsyncDisposable
 
     public int UserClientCount(string user) => _clientsPerUser.Count(user);
 
-    /// <summary>Counts a logged-in client of a database; false when its max_client_connections is reached.</summary>
-    public bool TryAddDatabaseClient(DatabaseConfig database) => _clientsPerDatabase.TryAdd(database.Name, database.MaxClientConnections ?? 0);
-
-    public void RemoveDatabaseClient(string database) => _clientsPerDatabase.Remove(database);
-
-    public int DatabaseClientCount(string database) => _clientsPerDatabase.Count(database);
-
-    /// <summary>Connection and transaction rate limits (their token buckets).</summary>
-    public RateLimits RateLimits { get; } = new(TimeProvider.System);
+    /// <summary>Connection rates, the database client caps and transaction rates a client meets (pooling.md, "Limits").</summary>
+    public ClientLimits Limits { get; }
 
     public async ValueTask DisposeAsync()
     {
