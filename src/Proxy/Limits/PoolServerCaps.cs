@@ -21,6 +21,9 @@ internal sealed class PoolServerCaps
     /// <summary>Another pool waits for a slot of one of these caps: a server of <paramref name="member"/> that would go idle should go instead.</summary>
     public bool HasClaimantOtherThan(IServerCapMember member) => Database.HasClaimantOtherThan(member) || User.HasClaimantOtherThan(member);
 
+    /// <summary>A reload lowered one of these caps below the servers open: a server coming back should close.</summary>
+    public bool IsExceeded => Database.IsExceeded || User.IsExceeded;
+
     public void Join(IServerCapMember member)
     {
         Database.Join(member);

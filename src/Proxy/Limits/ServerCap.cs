@@ -44,6 +44,19 @@ internal sealed class ServerCap
         }
     }
 
+    /// <summary>More servers than the cap allows: it was lowered by a reload while they were open.</summary>
+    public bool IsExceeded
+    {
+        get
+        {
+            lock (_lock)
+            {
+                var max = Volatile.Read(ref _max);
+                return max > 0 && _count > max;
+            }
+        }
+    }
+
     /// <summary>True when a member other than <paramref name="member"/> waits for a slot.</summary>
     public bool HasClaimantOtherThan(IServerCapMember member)
     {

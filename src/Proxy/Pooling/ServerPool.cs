@@ -160,12 +160,14 @@ internal sealed partial class ServerPool : IServerCapMember
         server.LastUsedAt = Stopwatch.GetTimestamp();
         if (server.IsBroken || _retired || server.TransactionStatus != Protocol.Messages.TransactionStatus.Idle
             || server.CreatedAt <= Volatile.Read(ref _reconnectBefore)
-            || (Settings.Lifetime > TimeSpan.Zero && Stopwatch.GetElapsedTime(server.CreatedAt) > Settings.Lifetime))
+            || (Settings.Lifetime > TimeSpan.Zero && Stopwatch.GetElapsedTime(server.CreatedAt) > Settings.Lifetime)
+            || _caps.IsExceeded)
         {
+            // Not fit for reuse; or over a database or user cap that a reload lowered, so servers go as they come
+            // back (none in use is cut off) and a client waiting here asks the cap for a slot like any other.
             Discard(server);
             return;
         }
-
 
         lock (_lock)
         {
@@ -219,8 +221,8 @@ internal sealed partial class ServerPool : IServerCapMember
     }
 
     /// <summary>
-    /// Closes idle servers past server_idle_timeout or server_lifetime (keeping min_size) and opens servers up to
-    /// min_size. Called periodically by the pool registry.
+    /// Closes idle servers past server_idle_timeout or server_lifetime (keeping min_size), or above a lowered shared
+    /// cap, and opens servers up to min_size. Called periodically by the pool registry.
     /// </summary>
     public async Task MaintainAsync(CancellationToken cancellationToken)
     {
@@ -245,6 +247,15 @@ internal sealed partial class ServerPool : IServerCapMember
             }
 
             Shrink(expired?.Count ?? 0);
+            if (_idle.Count > 0 && _caps.IsExceeded)
+            {
+                // A reload lowered a database or user cap below the servers open: the coldest idle server goes, one
+                // per pass, until the cap holds.
+                (expired ??= []).Add(_idle[0]);
+                _idle.RemoveAt(0);
+                Shrink();
+            }
+
             missing = 0;
             while (!_retired && _resumed is null && _total < Math.Min(settings.MinSize, settings.Size) && TryGrow(settings.Size, claim: false))
             {

@@ -194,6 +194,58 @@ public sealed class DatabaseCapTests(PostgresFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_reload_lowers_the_database_caps_for_the_next_client_and_server_and_cuts_off_none_that_run()
+    {
+        var role = await TestSetup.CreateRoleAsync(fixture, "capreload");
+        var capped = new DatabaseConfig
+        {
+            Name = CappedDatabase,
+            BackendDatabase = PostgresFixture.Database,
+            MaxClientConnections = 4,
+            MaxServerConnections = 4,
+            Servers = [Primary()],
+        };
+        var plain = TestSetup.Config(fixture, PoolMode.Transaction, 10, TestSetup.UserFor(role));
+        await using var proxy = await fixture.StartProxyAsync(WithCappedDatabase(plain, capped));
+        var open = new List<NpgsqlConnection>();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var connection = await Db.OpenAsync(proxy.ConnectionString(role, CappedDatabase));
+                open.Add(connection);
+                await Db.ExecuteAsync(connection, "BEGIN; SELECT 1");
+            }
+
+            Assert.Equal(4L, await TestSetup.ServerConnectionsAsync(fixture, role.Name));
+
+            proxy.Server.Reload(WithCappedDatabase(plain, capped with { MaxClientConnections = 2, MaxServerConnections = 1 }));
+
+            // The four open transactions finish on their servers; the clients stay connected.
+            foreach (var connection in open)
+            {
+                await Db.ExecuteAsync(connection, "COMMIT");
+            }
+
+            var refused = await Assert.ThrowsAsync<PostgresException>(() => Db.OpenAsync(proxy.ConnectionString(role, CappedDatabase)));
+            Assert.Equal("53300", refused.SqlState);
+            Assert.Contains($"database \"{CappedDatabase}\"", refused.MessageText, StringComparison.Ordinal);
+
+            // The servers above the new cap closed as they came back; the four clients go on, sharing the one left.
+            await Db.WaitUntilAsync(async () => await TestSetup.ServerConnectionsAsync(fixture, role.Name) <= 1, TimeSpan.FromSeconds(20), "server connections down to the lowered cap");
+            await Task.WhenAll(open.Select(connection => Db.ExecuteAsync(connection, "BEGIN; SELECT pg_sleep(0.01); COMMIT")));
+            Assert.InRange(await TestSetup.ServerConnectionsAsync(fixture, role.Name), 0, 1);
+        }
+        finally
+        {
+            foreach (var connection in open)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
     private static ProxyConfig WithCappedDatabase(ProxyConfig config, DatabaseConfig capped) => config with { Databases = config.Databases.Add(capped) };
 
     private BackendServerConfig Primary() => new() { Host = "127.0.0.1", Port = fixture.PrimaryPort, Role = ServerRole.Primary };

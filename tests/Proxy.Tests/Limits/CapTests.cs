@@ -109,6 +109,31 @@ public sealed class CapTests
     }
 
     [Fact]
+    public void Lowering_the_cap_below_the_servers_open_marks_it_exceeded_until_enough_are_released()
+    {
+        var database = new ServerCap(3);
+        var caps = new PoolServerCaps(database, new ServerCap(0));
+        var member = new Member();
+        caps.Join(member);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(caps.TryAcquire(member));
+        }
+
+        Assert.False(caps.IsExceeded);
+
+        database.Max = 1;
+        Assert.True(caps.IsExceeded);
+        Assert.Equal(3, database.Count); // nothing open is taken away by the reload itself
+
+        caps.Release();
+        Assert.True(caps.IsExceeded);
+        caps.Release();
+        Assert.False(caps.IsExceeded);
+        Assert.False(caps.TryAcquire(member));
+    }
+
+    [Fact]
     public void A_pool_slot_is_taken_from_both_caps_or_from_neither()
     {
         var database = new ServerCap(5);
