@@ -113,30 +113,20 @@ public sealed class SluiceMetricsTests
         Assert.Equal("2", only.Value);
     }
 
-    [Fact]
-    public async Task Statement_timeouts_are_counted_per_database_and_user()
+    [Theory]
+    [InlineData("sluice_statement_timeouts_total")]
+    [InlineData("sluice_rate_limited_waits_total")]
+    public async Task Statement_timeouts_and_rate_limited_waits_are_counted_per_database_and_user(string metric)
     {
-        _metrics.StatementTimeout("shop", "app");
-        _metrics.StatementTimeout("shop", "app");
-        _metrics.StatementTimeout("shop", "report");
+        Action<string, string> record = metric == "sluice_statement_timeouts_total" ? _metrics.StatementTimeout : _metrics.RateLimitedWait;
+        record("shop", "app");
+        record("shop", "app");
+        record("shop", "report");
 
         var scrape = await _metrics.ScrapeAsync();
 
-        Assert.Equal(2, ScrapeText.Value(scrape, "sluice_statement_timeouts_total{database=\"shop\",user=\"app\"}"));
-        Assert.Equal(1, ScrapeText.Value(scrape, "sluice_statement_timeouts_total{database=\"shop\",user=\"report\"}"));
-    }
-
-    [Fact]
-    public async Task Rate_limited_waits_are_counted_per_database_and_user()
-    {
-        _metrics.RateLimitedWait("shop", "app");
-        _metrics.RateLimitedWait("shop", "app");
-        _metrics.RateLimitedWait("shop", "report");
-
-        var scrape = await _metrics.ScrapeAsync();
-
-        Assert.Equal(2, ScrapeText.Value(scrape, "sluice_rate_limited_waits_total{database=\"shop\",user=\"app\"}"));
-        Assert.Equal(1, ScrapeText.Value(scrape, "sluice_rate_limited_waits_total{database=\"shop\",user=\"report\"}"));
+        Assert.Equal(2, ScrapeText.Value(scrape, metric + "{database=\"shop\",user=\"app\"}"));
+        Assert.Equal(1, ScrapeText.Value(scrape, metric + "{database=\"shop\",user=\"report\"}"));
     }
 
     [Fact]
