@@ -1,6 +1,7 @@
 using System.Globalization;
 using Sluice.Protocol.Messages;
 using Sluice.Proxy.Configuration;
+using Sluice.Routing.Topology;
 using static Sluice.Proxy.Admin.AdminColumns;
 
 namespace Sluice.Proxy.Admin;
@@ -62,7 +63,9 @@ internal static class ConfigView
         Add("routing.health_check_interval", c => ConfigDuration.Format(c.Routing.HealthCheckInterval));
         Add("routing.ban_time", c => ConfigDuration.Format(c.Routing.BanTime));
         Add("routing.load_balancing", c => ConfigNames.LoadBalancing.Format(c.Routing.LoadBalancing));
-        Add("routing.read_your_writes", c => Bool(c.Routing.ReadYourWrites));
+        Add("routing.read_your_writes", c => Bool(c.Routing.ReadConsistency == ReadConsistency.Session));
+        Add("routing.read_consistency", c => ConfigNames.ReadConsistency.Format(c.Routing.ReadConsistency));
+        Add("routing.max_read_wait", c => ConfigDuration.Format(c.Routing.MaxReadWait));
 
         foreach (var user in config.Users)
         {

@@ -32,7 +32,7 @@ internal sealed partial class ClientSession
 
         var kind = DecideRoute(inspection, batch);
         Lsn? floor = null;
-        if (kind == RouteKind.Read && config.Routing.ReadYourWrites && _writtenAt is { } writtenAt)
+        if (kind == RouteKind.Read && config.Routing.ReadConsistency == ReadConsistency.Session && _writtenAt is { } writtenAt)
         {
             floor = _readFloor ?? _runtime.Health.ReadFloorAfter(_databaseName, writtenAt);
             if (floor != Lsn.MaxValue)

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Sluice.Protocol.Authentication;
 using Sluice.Proxy.Configuration.Toml;
+using Sluice.Routing.Topology;
 
 namespace Sluice.Proxy.Configuration;
 
@@ -236,7 +237,7 @@ internal sealed class ConfigBinder
         return limits;
     }
 
-    private static RoutingSection BindRouting(ConfigTable? table)
+    private RoutingSection BindRouting(ConfigTable? table)
     {
         var defaults = new RoutingSection();
         if (table is null)
@@ -252,8 +253,22 @@ internal sealed class ConfigBinder
             HealthCheckInterval = table.Duration("health_check_interval", allowZero: false) ?? defaults.HealthCheckInterval,
             BanTime = table.Duration("ban_time") ?? defaults.BanTime,
             LoadBalancing = table.Enum("load_balancing", ConfigNames.LoadBalancing) ?? defaults.LoadBalancing,
-            ReadYourWrites = table.Bool("read_your_writes") ?? defaults.ReadYourWrites,
+            ReadConsistency = table.Enum("read_consistency", ConfigNames.ReadConsistency) ?? defaults.ReadConsistency,
+            MaxReadWait = table.Duration("max_read_wait") ?? defaults.MaxReadWait,
         };
+
+        // read_your_writes = true, the older spelling, means "session"; false changes nothing (the contract's example
+        // carries it, and copying that must not switch causal reads off).
+        if (table.Bool("read_your_writes") == true)
+        {
+            if (table.TryGet("read_consistency", out var explicitly) && routing.ReadConsistency != ReadConsistency.Session)
+            {
+                Error(explicitly.Line, "routing.read_your_writes = true contradicts routing.read_consistency; keep only read_consistency");
+            }
+
+            routing = routing with { ReadConsistency = ReadConsistency.Session };
+        }
+
         table.ReportUnknownKeys();
         return routing;
     }

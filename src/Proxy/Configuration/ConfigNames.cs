@@ -1,3 +1,5 @@
+using Sluice.Routing.Topology;
+
 namespace Sluice.Proxy.Configuration;
 
 /// <summary>The text proxy.toml uses for an enum's values, both ways.</summary>
@@ -78,4 +80,9 @@ public static class ConfigNames
         ("least_outstanding", Configuration.LoadBalancing.LeastOutstanding),
         ("round_robin", Configuration.LoadBalancing.RoundRobin),
         ("random", Configuration.LoadBalancing.Random));
+
+    public static EnumNames<ReadConsistency> ReadConsistency { get; } = new(
+        ("causal", Routing.Topology.ReadConsistency.Causal),
+        ("session", Routing.Topology.ReadConsistency.Session),
+        ("lag_budget", Routing.Topology.ReadConsistency.LagBudget));
 }

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Sluice.Routing.Topology;
 
 namespace Sluice.Proxy.Configuration;
 
@@ -182,7 +183,11 @@ public sealed record RoutingSection
 
     public LoadBalancing LoadBalancing { get; init; } = LoadBalancing.LeastOutstanding;
 
-    public bool ReadYourWrites { get; init; }
+    /// <summary>Which writes a read on a replica must see; read_your_writes = true is an alias of Session.</summary>
+    public ReadConsistency ReadConsistency { get; init; } = ReadConsistency.Causal;
+
+    /// <summary>How long a read waits for a replica to replay its floor before it runs on the primary.</summary>
+    public TimeSpan MaxReadWait { get; init; } = TimeSpan.FromMilliseconds(5);
 }
 
 public sealed record UserConfig

@@ -1,6 +1,7 @@
 using Npgsql;
 using Sluice.Integration.Tests.Fixtures;
 using Sluice.Proxy.Demo;
+using Sluice.Routing.Topology;
 using Xunit.Abstractions;
 using static Sluice.Integration.Tests.Routing.RoutingTestSupport;
 
@@ -25,8 +26,8 @@ public sealed class ReadYourWritesThroughProxyTests(ITestOutputHelper output)
 
         // The 50 ms delay must not take the replica out of its budget: only read-your-writes may keep reads off it.
         var routing = FastRouting with { MaxReplicaLag = TimeSpan.FromSeconds(5) };
-        var off = await MeasureAsync(cluster, routing with { ReadYourWrites = false }, firstId: 1);
-        var on = await MeasureAsync(cluster, routing with { ReadYourWrites = true }, firstId: 1_000_001);
+        var off = await MeasureAsync(cluster, routing with { ReadConsistency = ReadConsistency.LagBudget }, firstId: 1);
+        var on = await MeasureAsync(cluster, routing with { ReadConsistency = ReadConsistency.Session }, firstId: 1_000_001);
 
         output.WriteLine($"read_your_writes = false: {off.Stale}/{Rounds} stale reads ({100.0 * off.Stale / Rounds:0.0} %), reads routed primary {off.PrimaryReads} / replica {off.ReplicaReads}");
         output.WriteLine($"read_your_writes = true:  {on.Stale}/{Rounds} stale reads ({100.0 * on.Stale / Rounds:0.0} %), reads routed primary {on.PrimaryReads} / replica {on.ReplicaReads}");

@@ -1,4 +1,5 @@
 using Sluice.Proxy.Configuration;
+using Sluice.Routing.Topology;
 
 namespace Sluice.Proxy.Tests.Configuration;
 
@@ -225,7 +226,7 @@ public sealed class ConfigLoaderTests
                 HealthCheckInterval = TimeSpan.FromSeconds(2),
                 BanTime = TimeSpan.Zero,
                 LoadBalancing = LoadBalancing.RoundRobin,
-                ReadYourWrites = true,
+                ReadConsistency = ReadConsistency.Session,
             },
             config.Routing);
         Assert.Equal(
@@ -287,6 +288,21 @@ public sealed class ConfigLoaderTests
     }
 
     [Theory]
+    [InlineData("", ReadConsistency.Causal)]
+    [InlineData("read_consistency = \"causal\"", ReadConsistency.Causal)]
+    [InlineData("read_consistency = \"session\"", ReadConsistency.Session)]
+    [InlineData("read_consistency = \"lag_budget\"", ReadConsistency.LagBudget)]
+    [InlineData("read_your_writes = true", ReadConsistency.Session)]
+    [InlineData("read_your_writes = false", ReadConsistency.Causal)]
+    [InlineData("read_your_writes = true\nread_consistency = \"session\"", ReadConsistency.Session)]
+    public void Read_consistency_defaults_to_causal_and_read_your_writes_is_an_alias_of_session(string keys, ReadConsistency expected)
+    {
+        var routing = ConfigLoader.Parse($"[routing]\n{keys}", File).Routing;
+        Assert.Equal(expected, routing.ReadConsistency);
+        Assert.Equal(TimeSpan.FromMilliseconds(5), routing.MaxReadWait);
+    }
+
+    [Theory]
     // Unknown keys and sections
     [InlineData("[server]\nlisen = [\"127.0.0.1:6432\"]", 2, "unknown key 'lisen' in [server]; did you mean 'listen'?")]
     [InlineData("[pool]\nsize = 1\nfrobnicate = true", 3, "unknown key 'frobnicate' in [pool]; known keys: mode, size,")]
@@ -323,6 +339,9 @@ public sealed class ConfigLoaderTests
     [InlineData("[tls]\nmode = \"on\"", 2, "tls.mode: invalid value \"on\"; allowed: disable, allow, require")]
     [InlineData("[tls]\nserver_mode = \"verify-ca\"", 2, "tls.server_mode: invalid value \"verify-ca\"; allowed: disable, prefer, require, verify-full")]
     [InlineData("[routing]\nload_balancing = \"fastest\"", 2, "allowed: least_outstanding, round_robin, random")]
+    [InlineData("[routing]\nread_consistency = \"strong\"", 2, "routing.read_consistency: invalid value \"strong\"; allowed: causal, session, lag_budget")]
+    [InlineData("[routing]\nread_your_writes = true\nread_consistency = \"lag_budget\"", 3, "routing.read_your_writes = true contradicts routing.read_consistency")]
+    [InlineData("[routing]\nmax_read_wait = \"soon\"", 2, "routing.max_read_wait: invalid duration \"soon\"")]
     [InlineData("[[users]]\nname = \"u\"\npassword = \"p\"\nauth = \"scram\"", 4, "users.auth: invalid value \"scram\"; allowed: scram-sha-256, md5, password, trust")]
     [InlineData("[[users]]\nname = \"u\"\nauth = \"trust\"\npool_mode = \"none\"", 4, "users.pool_mode: invalid value \"none\"")]
     [InlineData("[[databases]]\nname = \"d\"\npool_mode = \"x\"\nservers = [{ host = \"h\" }]", 3, "databases.pool_mode: invalid value \"x\"")]
