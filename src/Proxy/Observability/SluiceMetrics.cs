@@ -46,6 +46,9 @@ public sealed class SluiceMetrics : IDisposable
     private readonly Counter<long> _rejectedConnections;
     private readonly Counter<long> _bytes;
     private readonly Histogram<double> _checkoutWait;
+    private readonly Counter<long> _reads;
+    private readonly Counter<long> _readFloorWaits;
+    private readonly Counter<long> _readFloorFallbacks;
     private volatile IMetricsSource? _source;
 
     public SluiceMetrics(IMetricsSource? source = null)
@@ -72,6 +75,12 @@ public sealed class SluiceMetrics : IDisposable
         _checkoutWait = Meter.CreateHistogram(
             "sluice_checkout_wait_seconds", "s", "Time clients waited for a server connection from a pool, in seconds.",
             tags: null, advice: durationAdvice);
+        _reads = Meter.CreateCounter<long>(
+            "sluice_reads", "{transaction}", "Transactions routed as reads, by database and where they ran (replica or primary).");
+        _readFloorWaits = Meter.CreateCounter<long>(
+            "sluice_read_floor_waits", "{transaction}", "Reads that waited for a replica to replay the writes they must see.");
+        _readFloorFallbacks = Meter.CreateCounter<long>(
+            "sluice_read_floor_fallbacks", "{transaction}", "Reads run on the primary because no replica replayed their floor within max_read_wait.");
 
         Meter.CreateObservableGauge(
             "sluice_client_connections", ObserveClientConnections, "{connection}", "Client connections, by database, user and state.");
@@ -87,6 +96,10 @@ public sealed class SluiceMetrics : IDisposable
             "sluice_replica_lag_seconds", ObserveReplicaLagSeconds, "s", "Replication replay lag of a replica, in seconds.");
         Meter.CreateObservableGauge(
             "sluice_replica_lag_bytes", ObserveReplicaLagBytes, "By", "Replication replay lag of a replica, in WAL bytes.");
+        Meter.CreateObservableGauge(
+            "sluice_server_wal_lsn", ObserveServerWalLsn, "By", "A primary's insert position or a replica's replay position, as a WAL byte offset.");
+        Meter.CreateObservableGauge(
+            "sluice_read_floor_lsn", ObserveReadFloors, "By", "The WAL position replicas must have replayed to take causal reads, as a WAL byte offset.");
     }
 
     /// <summary>The meter every instrument lives on; give it to <see cref="PrometheusExporter"/>.</summary>
@@ -140,6 +153,16 @@ public sealed class SluiceMetrics : IDisposable
             _bytes.Add(bytes, direction == TrafficDirection.ClientToServer ? s_clientToServer : s_serverToClient);
         }
     }
+
+    /// <summary>A transaction routed as a read ran on <paramref name="route"/> (<c>replica</c> or <c>primary</c>).</summary>
+    public void ReadRouted(string database, string route) =>
+        _reads.Add(1, new KeyValuePair<string, object?>(DatabaseLabel, database), new KeyValuePair<string, object?>(RouteLabel, route));
+
+    /// <summary>A read waited for fresher replica positions because none was known to have replayed its floor.</summary>
+    public void ReadFloorWait(string database) => _readFloorWaits.Add(1, new KeyValuePair<string, object?>(DatabaseLabel, database));
+
+    /// <summary>A read went to the primary because no replica replayed its floor within max_read_wait.</summary>
+    public void ReadFloorFallback(string database) => _readFloorFallbacks.Add(1, new KeyValuePair<string, object?>(DatabaseLabel, database));
 
     /// <summary>A client waited <paramref name="seconds"/> for a server connection (record 0 for an immediate checkout).</summary>
     public void CheckoutWait(double seconds) => _checkoutWait.Record(seconds);
@@ -310,6 +333,39 @@ public sealed class SluiceMetrics : IDisposable
                     new KeyValuePair<string, object?>(DatabaseLabel, gauge.Database),
                     new KeyValuePair<string, object?>(ServerLabel, gauge.Server));
             }
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveServerWalLsn()
+    {
+        if (_source is not { } source)
+        {
+            yield break;
+        }
+
+        foreach (var gauge in source.GetServers())
+        {
+            if (gauge.WalLsn is { } lsn)
+            {
+                yield return new Measurement<long>(
+                    lsn,
+                    new KeyValuePair<string, object?>(DatabaseLabel, gauge.Database),
+                    new KeyValuePair<string, object?>(ServerLabel, gauge.Server),
+                    new KeyValuePair<string, object?>(RoleLabel, gauge.Role));
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveReadFloors()
+    {
+        if (_source is not { } source)
+        {
+            yield break;
+        }
+
+        foreach (var gauge in source.GetReadFloors())
+        {
+            yield return new Measurement<long>(gauge.Lsn, new KeyValuePair<string, object?>(DatabaseLabel, gauge.Database));
         }
     }
 }
