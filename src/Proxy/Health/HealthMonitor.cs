@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Consistency;
 using Sluice.Routing.Topology;
 
 namespace Sluice.Proxy.Health;
@@ -34,8 +35,11 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
     /// <summary>The current snapshot: read it once per decision.</summary>
     public TopologySnapshot Topology => Volatile.Read(ref _topology);
 
-    /// <summary>The clock check times, bans and read-your-writes floors are measured with.</summary>
+    /// <summary>The clock check times and bans are measured with.</summary>
     public TimeProvider Time { get; }
+
+    /// <summary>Every database's write count and the primary positions that cover it; primary checks raise them.</summary>
+    public WriteFloors Floors { get; } = new();
 
     /// <summary>Starts checking every configured server (the first checks run at once).</summary>
     public void Start()
@@ -89,15 +93,47 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
         await Task.WhenAll(stopping);
     }
 
-    /// <summary>A check of a server succeeded; <paramref name="sentAt"/> is when its query was sent.</summary>
-    internal void ReportCheck(string database, string server, ServerProbe probe, DateTimeOffset sentAt) =>
+    /// <summary>
+    /// A check of a server succeeded; <paramref name="sentAt"/> is when its query was sent, and
+    /// <paramref name="writesBefore"/> how many write transactions of the database had completed by then: a primary's
+    /// position covers them all.
+    /// </summary>
+    internal void ReportCheck(string database, string server, ServerProbe probe, DateTimeOffset sentAt, long writesBefore)
+    {
         Record(database, server, snapshot => snapshot.RecordCheck(database, server, probe, sentAt), login: null);
+        var floor = Floors.Of(database);
+        if (!probe.InRecovery)
+        {
+            floor.Raise(writesBefore, probe.WalLsn);
+        }
+
+        floor.Checked();
+    }
 
     /// <summary>A check of a server failed (refused, timed out, login or query failed).</summary>
     internal void ReportFailure(string database, string server, string error, string login)
     {
         var at = Time.GetUtcNow();
         Record(database, server, snapshot => snapshot.RecordFailure(database, server, error, at), login);
+        Floors.Of(database).Checked();
+    }
+
+    /// <summary>
+    /// Checks every server of <paramref name="database"/> as soon as it can (at once, or right after the check under
+    /// way) instead of at its next interval: a read waits for fresher positions. Banned servers stay banned.
+    /// </summary>
+    public void CheckSoon(string database)
+    {
+        lock (_gate)
+        {
+            foreach (var (key, loop) in _loops)
+            {
+                if (key.Database == database)
+                {
+                    loop.CheckSoon();
+                }
+            }
+        }
     }
 
     /// <summary>No configured user can log in to check the server: it stays unchecked (its configured role is trusted).</summary>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Admin;
 using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Consistency;
 using Sluice.Proxy.Health;
 using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
@@ -32,6 +33,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Health = new HealthState(Monitor, () => _config);
         Security = new ProxySecurity(loggerFactory.CreateLogger<ProxySecurity>());
         Metrics = new SluiceMetrics(new RuntimeMetricsSource(this));
+        Reads = new CausalReads(Monitor, () => _config, Metrics);
         Exporter = new PrometheusExporter(Metrics, logger: loggerFactory.CreateLogger<PrometheusExporter>());
         _sweeper = new SessionSweeper(this);
         Admin = new AdminConsole(this);
@@ -62,6 +64,9 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     public ProxySecurity Security { get; }
 
     public HealthState Health { get; }
+
+    /// <summary>routing.read_consistency: counts writes as they complete and holds reads to the writes they must see.</summary>
+    public CausalReads Reads { get; }
 
     /// <summary>Checks every server; started with the proxy (<see cref="HealthMonitor.Start"/>), given each reloaded config.</summary>
     public HealthMonitor Monitor { get; }

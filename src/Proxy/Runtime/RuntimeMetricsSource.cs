@@ -75,6 +75,8 @@ internal sealed class RuntimeMetricsSource : IMetricsSource
         }
     }
 
+    public IEnumerable<ReadFloorGauge> GetReadFloors() => _runtime.Health.ReadFloors();
+
     // The role the health monitor found (a promoted replica is labelled primary), as sluice_server_up labels it.
     private string RoleOf(string database, string server) => _runtime.Health.RoleOf(database, server);
 }

@@ -80,13 +80,19 @@ public sealed class TopologySnapshot
 
     /// <summary>
     /// The server for a transaction on <paramref name="database"/> (see <see cref="DatabaseTopology.Select"/>).
-    /// <paramref name="minLsn"/> (read-your-writes) limits reads to replicas that replayed at least that far.
+    /// <paramref name="minLsn"/> limits reads to replicas that replayed at least that far.
     /// </summary>
     public ServerSelection Select(string database, RouteKind route, Lsn? minLsn = null) =>
         Find(database) is { } topology ? topology.Select(route, Settings, minLsn) : ServerSelection.Failed(SelectionStatus.UnknownDatabase, database);
 
     /// <summary>The last write position read from the database's primary; null without one (or when fenced).</summary>
     public Lsn? PrimaryLsn(string database) => Find(database)?.Primary?.WalLsn;
+
+    /// <summary>The server for a read on <paramref name="database"/> that must find <paramref name="floor"/> replayed (see <see cref="DatabaseTopology.SelectRead"/>).</summary>
+    public ReadSelection SelectRead(string database, ReadFloor floor, bool mayWait) =>
+        Find(database) is { } topology
+            ? topology.SelectRead(Settings, floor, mayWait)
+            : new ReadSelection(ServerSelection.Failed(SelectionStatus.UnknownDatabase, database), ReadFloorOutcome.None);
 
     /// <summary>
     /// The read-your-writes floor for a write that committed before <paramref name="writtenAt"/>: the primary's write
