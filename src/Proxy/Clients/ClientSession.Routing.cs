@@ -17,11 +17,10 @@ internal sealed partial class ClientSession
     private SessionRouteCommand _sessionRoute = SessionRouteCommand.Auto;
     private BackendNode? _node;
     private bool _transactionWrites;
-    private DateTimeOffset? _writtenAt;
-    private Lsn? _readFloor;
+    private long _lastWrite;
 
     /// <summary>Picks the server for the transaction that starts with this message; an error text when none may take it.</summary>
-    private (ServerPool? Pool, string? Error) ChooseServer(in Inspection inspection, ReadOnlySequence<byte> batch)
+    private async ValueTask<(ServerPool? Pool, string? Error)> ChooseServerAsync(RouteKind kind, bool floorApplies, CancellationToken token)
     {
         var config = _runtime.Config;
         var database = config.FindDatabase(_databaseName);
@@ -30,18 +29,10 @@ internal sealed partial class ClientSession
             return (null, $"database \"{_databaseName}\" is no longer configured");
         }
 
-        var kind = DecideRoute(inspection, batch);
-        Lsn? floor = null;
-        if (kind == RouteKind.Read && config.Routing.ReadConsistency == ReadConsistency.Session && _writtenAt is { } writtenAt)
-        {
-            floor = _readFloor ?? _runtime.Health.ReadFloorAfter(_databaseName, writtenAt);
-            if (floor != Lsn.MaxValue)
-            {
-                _readFloor = floor;
-            }
-        }
-
-        var route = _runtime.Health.Select(database, kind, floor);
+        // Hook: a read is held to the writes it must see (routing.read_consistency) unless the client opted out.
+        var route = kind == RouteKind.Read && floorApplies
+            ? await _runtime.Reads.SelectAsync(database, _lastWrite, token)
+            : _runtime.Health.Select(database, kind);
         if (!route.Succeeded)
         {
             return (null, route.FailureMessage);
@@ -63,18 +54,24 @@ internal sealed partial class ClientSession
     {
         _node?.Release();
         _node = null;
+        _transactionWrites = false;
     }
 
-    /// <summary>After a transaction on the primary, later reads wait for replicas that replayed it (read_your_writes).</summary>
+    /// <summary>
+    /// Hook: a transaction on the primary ended (ReadyForQuery 'I', before it is forwarded to the client): it counts as
+    /// a write that later reads must see. Every one counts while the primary stays lent (session mode, pinned clients).
+    /// </summary>
     private void NoteTransactionEndLocked()
     {
         if (_transactionWrites)
         {
-            _writtenAt = _runtime.Health.Now;
-            _readFloor = null;
-            _transactionWrites = false;
+            _lastWrite = _runtime.Reads.WriteCompleted(_databaseName);
         }
     }
+
+    /// <summary>SET sluice.route = 'replica' and a /* sluice:replica */ hint opt out of read_consistency.</summary>
+    private bool ReadFloorApplies(in Inspection inspection) =>
+        _sessionRoute != SessionRouteCommand.Replica && inspection.Classification?.Hint != RouteHint.Replica;
 
     private RouteKind DecideRoute(in Inspection inspection, ReadOnlySequence<byte> batch)
     {
