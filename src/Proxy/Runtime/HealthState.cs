@@ -94,13 +94,6 @@ internal sealed class HealthState
     /// <summary>The last write position the monitor read from the database's primary (at most one check interval old).</summary>
     public Lsn? PrimaryLsn(string database) => Topology.PrimaryLsn(database);
 
-    /// <summary>
-    /// Read-your-writes without a round trip: for a write whose commit completed before <paramref name="writtenAt"/>
-    /// (taken from <see cref="Now"/>), the primary's position at its first check sent after it; pass it as minLsn.
-    /// <see cref="Lsn.MaxValue"/> (reads go to the primary) until that check completed, i.e. for up to one check interval.
-    /// </summary>
-    public Lsn ReadFloorAfter(string database, DateTimeOffset writtenAt) => Topology.ReadFloorAfter(database, writtenAt);
-
     /// <summary>Each database's read floor as a WAL byte offset, for those whose writes a primary position covers yet.</summary>
     public IEnumerable<ReadFloorGauge> ReadFloors()
     {

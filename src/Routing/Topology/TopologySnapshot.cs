@@ -94,29 +94,6 @@ public sealed class TopologySnapshot
             ? topology.SelectRead(Settings, floor, mayWait)
             : new ReadSelection(ServerSelection.Failed(SelectionStatus.UnknownDatabase, database), ReadFloorOutcome.None);
 
-    /// <summary>
-    /// The read-your-writes floor for a write that committed before <paramref name="writtenAt"/>: the primary's write
-    /// position at its first check sent at or after that moment, which includes the commit. <see cref="Lsn.MaxValue"/>
-    /// (reads go to the primary) until such a check has completed.
-    /// </summary>
-    public Lsn ReadFloorAfter(string database, DateTimeOffset writtenAt)
-    {
-        if (Find(database)?.Primary is not { } primary)
-        {
-            return Lsn.MaxValue;
-        }
-
-        foreach (var sample in primary.WalHistory)
-        {
-            if (sample.At >= writtenAt)
-            {
-                return sample.Lsn;
-            }
-        }
-
-        return Lsn.MaxValue;
-    }
-
     /// <summary>A check of <paramref name="server"/> succeeded; this snapshot when the server is no longer in it.</summary>
     public TopologySnapshot RecordCheck(string database, string server, ServerProbe probe, DateTimeOffset at) =>
         Update(database, server, (state, topology) => ServerTransitions.Succeeded(state, probe, at, topology, Settings));
