@@ -113,6 +113,60 @@ public class FrontendMessageReaderTests
     }
 
     [Fact]
+    public void Reads_a_whole_bind_wherever_the_payload_is_split()
+    {
+        var data = new Bytes()
+            .CString("portal").CString("stmt")
+            .Int16(2).Int16(0).Int16(1)
+            .Int16(3).Int32(1).Text("x").Int32(-1).Int32(0)
+            .Int16(2).Int16(1).Int16(0)
+            .ToArray();
+        foreach (var payload in Sequences.AllSplits(data))
+        {
+            var bind = FrontendMessageReader.ReadBind(payload);
+
+            Assert.Equal(("portal", "stmt", 3), (bind.Portal, bind.Statement, bind.ParameterCount));
+            Assert.Equal([DataFormat.Binary, DataFormat.Text], bind.ResultFormats);
+        }
+    }
+
+    public static TheoryData<byte[], string> MalformedBind => new()
+    {
+        { new Bytes().CString("").CString("").Int16(0).Int16(1).Int32(-2).Int16(0).ToArray(), "parameter 1 has length -2" },
+        { new Bytes().CString("").CString("").Int16(0).Int16(1).Int32(5).Text("abc").ToArray(), "a parameter value declares 5 bytes" },
+        { new Bytes().CString("").CString("").Int16(2).Int16(0).ToArray(), "parameter format codes declares 4 bytes" },
+        { new Bytes().CString("").CString("").Int16(0).Int16(0).Int16(1).Int16(2).ToArray(), "unknown result format code 2" },
+        { new Bytes().CString("").CString("").Int16(0).Int16(0).Int16(0).Byte(9).ToArray(), "1 unexpected bytes" },
+        { new Bytes().CString("").CString("").Int16(0).Int16(0).ToArray(), "truncated" },
+        { new Bytes().CString("portal").ToArray(), "statement name has no NUL terminator" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedBind))]
+    public void Rejects_malformed_bind(byte[] data, string expected)
+    {
+        foreach (var payload in Sequences.AllSplits(data))
+        {
+            var ex = Assert.Throws<ProtocolViolationException>(() => FrontendMessageReader.ReadBind(payload));
+            Assert.Contains("Malformed Bind message", ex.Message);
+            Assert.Contains(expected, ex.Message);
+        }
+    }
+
+    [Fact]
+    public void Reads_execute_wherever_the_payload_is_split()
+    {
+        var data = new Bytes().CString("p1").Int32(100).ToArray();
+        foreach (var payload in Sequences.AllSplits(data))
+        {
+            Assert.Equal(("p1", 100), FrontendMessageReader.ReadExecute(payload));
+        }
+
+        var ex = Assert.Throws<ProtocolViolationException>(() => FrontendMessageReader.ReadExecute(new ReadOnlySequence<byte>(new Bytes().CString("p1").Int16(1).ToArray())));
+        Assert.Contains("Malformed Execute message", ex.Message);
+    }
+
+    [Fact]
     public void Bind_names_cut_short_ask_for_more_or_throw()
     {
         var data = new Bytes().CString("portal").CString("stmt").ToArray();

@@ -210,6 +210,78 @@ public class MessageWriterTests
     }
 
     [Fact]
+    public void Row_description_carries_the_formats_bind_asked_for()
+    {
+        ColumnDescription[] columns = [new("name"), new("count", ColumnDescription.Int8Oid, 8)];
+
+        var perColumn = Write(w => MessageWriter.WriteRowDescription(w, columns, [DataFormat.Text, DataFormat.Binary]));
+        var forAll = Write(w => MessageWriter.WriteRowDescription(w, columns, [DataFormat.Binary]));
+
+        Assert.Equal(
+            new Bytes().Int16(2)
+                .CString("name").Int32(0).Int16(0).Int32(25).Int16(-1).Int32(-1).Int16(0)
+                .CString("count").Int32(0).Int16(0).Int32(20).Int16(8).Int32(-1).Int16(1)
+                .ToMessage('T'),
+            perColumn);
+        Assert.Equal(
+            new Bytes().Int16(2)
+                .CString("name").Int32(0).Int16(0).Int32(25).Int16(-1).Int32(-1).Int16(1)
+                .CString("count").Int32(0).Int16(0).Int32(20).Int16(8).Int32(-1).Int16(1)
+                .ToMessage('T'),
+            forAll);
+    }
+
+    [Fact]
+    public void Typed_data_row_writes_text_as_postgresql_prints_it()
+    {
+        ColumnDescription[] columns =
+        [
+            new("t"), new("i8", ColumnDescription.Int8Oid, 8), new("i4", ColumnDescription.Int4Oid, 4),
+            new("f8", ColumnDescription.Float8Oid, 8), new("b", ColumnDescription.BoolOid, 1), new("n"),
+        ];
+
+        var bytes = Write(w => MessageWriter.WriteDataRow(w, columns, ["ü", -5L, 7, 0.1, true, null]));
+
+        var expected = new Bytes()
+            .Int16(6)
+            .Int32(2).Text("ü")
+            .Int32(2).Text("-5")
+            .Int32(1).Text("7")
+            .Int32(3).Text("0.1")
+            .Int32(1).Text("t")
+            .Int32(-1)
+            .ToMessage('D');
+        Assert.Equal(expected, bytes);
+    }
+
+    [Fact]
+    public void Typed_data_row_writes_binary_in_the_types_send_format_and_pads_a_short_row_with_nulls()
+    {
+        ColumnDescription[] columns =
+        [
+            new("i8", ColumnDescription.Int8Oid, 8), new("i4", ColumnDescription.Int4Oid, 4), new("f8", ColumnDescription.Float8Oid, 8),
+            new("b", ColumnDescription.BoolOid, 1), new("t"), new("missing"),
+        ];
+
+        var bytes = Write(w => MessageWriter.WriteDataRow(w, columns, [1L << 40, -2, 1.5, false, "x"], [DataFormat.Binary]));
+
+        var expected = new Bytes()
+            .Int16(6)
+            .Int32(8).Raw(0, 0, 1, 0, 0, 0, 0, 0)
+            .Int32(4).Raw(0xFF, 0xFF, 0xFF, 0xFE)
+            .Int32(8).Raw(0x3F, 0xF8, 0, 0, 0, 0, 0, 0)
+            .Int32(1).Raw(0)
+            .Int32(1).Text("x")
+            .Int32(-1)
+            .ToMessage('D');
+        Assert.Equal(expected, bytes);
+    }
+
+    [Fact]
+    public void Portal_suspended_is_an_empty_message() =>
+        Assert.Equal(new Bytes().ToMessage('s'), Write(MessageWriter.WritePortalSuspended));
+
+    [Fact]
     public void Parameter_description_lists_the_types()
     {
         var bytes = Write(w => MessageWriter.WriteParameterDescription(w, [23, 25]));

@@ -86,6 +86,17 @@ internal ref struct PayloadReader
         return bytes;
     }
 
+    /// <summary>Skips <paramref name="count"/> bytes of <paramref name="field"/> without reading them.</summary>
+    public void Skip(long count, string field)
+    {
+        if (count < 0 || _reader.Remaining < count)
+        {
+            throw Violation($"{field} declares {count} bytes but {_reader.Remaining} remain");
+        }
+
+        _reader.Advance(count);
+    }
+
     public byte[] ReadRest()
     {
         var bytes = _reader.UnreadSequence.ToArray();

@@ -5,6 +5,12 @@ namespace Sluice.Protocol.Messages;
 
 public readonly record struct ParseMessage(string StatementName, string Query, int[] ParameterTypes);
 
+/// <summary>
+/// A Bind as a proxy that answers it itself needs it: the names, how many parameter values it carries (the values are
+/// skipped, not kept), and the result format codes (see <see cref="DataFormat.ForColumn"/>).
+/// </summary>
+public readonly record struct BindMessage(string Portal, string Statement, int ParameterCount, short[] ResultFormats);
+
 public readonly record struct SaslInitialResponse(string Mechanism, ReadOnlyMemory<byte> Data);
 
 /// <summary>
@@ -68,6 +74,53 @@ public static class FrontendMessageReader
         statement = "";
         return reader.TryReadCString("portal name", strict: false, out portal)
             && reader.TryReadCString("statement name", strict: false, out statement);
+    }
+
+    /// <summary>
+    /// A whole Bind ('B'): names, parameter format codes and values (skipped), result format codes — each 0 (text) or
+    /// 1 (binary). Counts are unsigned 16-bit, as PostgreSQL reads them; a parameter length below -1 (NULL) is malformed.
+    /// </summary>
+    public static BindMessage ReadBind(in ReadOnlySequence<byte> payload)
+    {
+        var reader = new PayloadReader(payload, "Bind");
+        var portal = reader.ReadCString("portal name");
+        var statement = reader.ReadCString("statement name");
+        reader.Skip(2L * reader.ReadUInt16(), "parameter format codes");
+        int parameters = reader.ReadUInt16();
+        for (var i = 0; i < parameters; i++)
+        {
+            var length = reader.ReadInt32();
+            if (length < -1)
+            {
+                throw reader.Violation($"parameter {i + 1} has length {length}");
+            }
+
+            reader.Skip(Math.Max(length, 0), "a parameter value");
+        }
+
+        int count = reader.ReadUInt16();
+        var resultFormats = count == 0 ? [] : new short[count];
+        for (var i = 0; i < resultFormats.Length; i++)
+        {
+            resultFormats[i] = (short)reader.ReadUInt16();
+            if (resultFormats[i] is not (DataFormat.Text or DataFormat.Binary))
+            {
+                throw reader.Violation($"unknown result format code {resultFormats[i]}");
+            }
+        }
+
+        reader.EnsureEnd();
+        return new BindMessage(portal, statement, parameters, resultFormats);
+    }
+
+    /// <summary>Execute ('E'): the portal, and the most rows to return (0 = all).</summary>
+    public static (string Portal, int MaxRows) ReadExecute(in ReadOnlySequence<byte> payload)
+    {
+        var reader = new PayloadReader(payload, "Execute");
+        var portal = reader.ReadCString("portal name");
+        var maxRows = reader.ReadInt32();
+        reader.EnsureEnd();
+        return (portal, maxRows);
     }
 
     /// <summary>Close ('C') and Describe ('D'): 'S' statement or 'P' portal, and the name.</summary>

@@ -9,9 +9,11 @@ namespace Sluice.Protocol.Messages;
 /// <summary>A column of a RowDescription the proxy makes itself (admin console, SHOW answers).</summary>
 public readonly record struct ColumnDescription(string Name, int TypeOid = ColumnDescription.TextOid, short TypeSize = -1)
 {
-    public const int TextOid = 25;
+    public const int BoolOid = 16;
     public const int Int8Oid = 20;
     public const int Int4Oid = 23;
+    public const int TextOid = 25;
+    public const int Float8Oid = 701;
 }
 
 /// <summary>
@@ -165,8 +167,11 @@ public static class MessageWriter
         writer.Advance(1);
     }
 
-    /// <summary>Text-format columns with no table behind them (table OID 0, attribute 0, type modifier -1).</summary>
-    public static void WriteRowDescription(IBufferWriter<byte> writer, IReadOnlyList<ColumnDescription> columns)
+    /// <summary>
+    /// Columns with no table behind them (table OID 0, attribute 0, type modifier -1), in the formats Bind asked for
+    /// (<see cref="DataFormat.ForColumn"/>; none: all text).
+    /// </summary>
+    public static void WriteRowDescription(IBufferWriter<byte> writer, IReadOnlyList<ColumnDescription> columns, ReadOnlySpan<short> formats = default)
     {
         var count = CheckInt16Count(columns.Count, nameof(columns));
         var payload = 2;
@@ -187,7 +192,7 @@ public static class MessageWriter
             BinaryPrimitives.WriteInt32BigEndian(span.Slice(pos + 6), column.TypeOid);
             BinaryPrimitives.WriteInt16BigEndian(span.Slice(pos + 10), column.TypeSize);
             BinaryPrimitives.WriteInt32BigEndian(span.Slice(pos + 12), -1);
-            BinaryPrimitives.WriteInt16BigEndian(span.Slice(pos + 16), 0);
+            BinaryPrimitives.WriteInt16BigEndian(span.Slice(pos + 16), DataFormat.ForColumn(formats, i));
             pos += 18;
         }
 
@@ -227,6 +232,34 @@ public static class MessageWriter
         End(writer, pos, total);
     }
 
+    /// <summary>
+    /// A DataRow of typed values under <paramref name="columns"/>, each in the format Bind asked for: see
+    /// <see cref="DataFormat"/> for the values and how they are written. A row shorter than the columns ends in NULLs.
+    /// </summary>
+    public static void WriteDataRow(IBufferWriter<byte> writer, IReadOnlyList<ColumnDescription> columns, IReadOnlyList<object?> values, ReadOnlySpan<short> formats = default)
+    {
+        var count = CheckInt16Count(columns.Count, nameof(columns));
+        var payload = 2;
+        for (var i = 0; i < count; i++)
+        {
+            payload = checked(payload + 4 + Math.Max(0, DataFormat.Length(columns[i].TypeOid, ValueAt(values, i), DataFormat.ForColumn(formats, i))));
+        }
+
+        var span = Begin(writer, (byte)BackendMessageCode.DataRow, payload, out var total);
+        BinaryPrimitives.WriteInt16BigEndian(span.Slice(HeaderSize), (short)count);
+        var pos = HeaderSize + 2;
+        for (var i = 0; i < count; i++)
+        {
+            var written = ValueAt(values, i) is { } value ? DataFormat.Write(span.Slice(pos + 4), columns[i].TypeOid, value, DataFormat.ForColumn(formats, i)) : -1;
+            BinaryPrimitives.WriteInt32BigEndian(span.Slice(pos), written);
+            pos += 4 + Math.Max(0, written);
+        }
+
+        End(writer, pos, total);
+
+        static object? ValueAt(IReadOnlyList<object?> values, int i) => i < values.Count ? values[i] : null;
+    }
+
     public static void WriteCommandComplete(IBufferWriter<byte> writer, string tag)
         => WriteCStringMessage(writer, (byte)BackendMessageCode.CommandComplete, tag);
 
@@ -244,6 +277,10 @@ public static class MessageWriter
 
     public static void WriteNoData(IBufferWriter<byte> writer)
         => WriteEmpty(writer, (byte)BackendMessageCode.NoData);
+
+    /// <summary>Execute stopped at its row limit; the portal can be executed again for more.</summary>
+    public static void WritePortalSuspended(IBufferWriter<byte> writer)
+        => WriteEmpty(writer, (byte)BackendMessageCode.PortalSuspended);
 
     /// <summary>ParameterDescription with every parameter typed as <paramref name="typeOids"/>.</summary>
     public static void WriteParameterDescription(IBufferWriter<byte> writer, IReadOnlyList<int> typeOids)

@@ -9,17 +9,13 @@ namespace Sluice.Proxy.Admin;
 /// </summary>
 internal static class AdminColumns
 {
-    public const int Float8Oid = 701;
-
-    public const int BoolOid = 16;
-
     public static ColumnDescription Text(string name) => new(name, ColumnDescription.TextOid, -1);
 
     public static ColumnDescription Int8(string name) => new(name, ColumnDescription.Int8Oid, 8);
 
     public static ColumnDescription Int4(string name) => new(name, ColumnDescription.Int4Oid, 4);
 
-    public static ColumnDescription Float8(string name) => new(name, Float8Oid, 8);
+    public static ColumnDescription Float8(string name) => new(name, ColumnDescription.Float8Oid, 8);
 
-    public static ColumnDescription Bool(string name) => new(name, BoolOid, 1);
+    public static ColumnDescription Bool(string name) => new(name, ColumnDescription.BoolOid, 1);
 }

@@ -1,4 +1,5 @@
 using Sluice.Protocol.Messages;
+using Sluice.Routing.Classification;
 
 namespace Sluice.Proxy.Admin;
 
@@ -42,7 +43,7 @@ internal static class AdminParser
     /// <summary>Every statement of a simple Query, or the first error (then nothing runs, as in PostgreSQL).</summary>
     public static (List<AdminStatement>? Statements, AdminError? Error) ParseBatch(string sql)
     {
-        var (split, error) = SqlLexer.Split(sql);
+        var (split, error) = ConsoleToken.Split(sql);
         if (error is not null)
         {
             return (null, error);
@@ -63,7 +64,7 @@ internal static class AdminParser
         return (statements, null);
     }
 
-    public static (AdminStatement? Statement, AdminError? Error) Parse(string text, List<SqlToken> tokens)
+    public static (AdminStatement? Statement, AdminError? Error) Parse(string text, List<ConsoleToken> tokens)
     {
         if (tokens.Any(t => t.Kind == SqlTokenKind.Parameter))
         {
@@ -71,12 +72,12 @@ internal static class AdminParser
         }
 
         var verb = tokens[0];
-        if (verb.Kind != SqlTokenKind.Word)
+        if (verb.Kind != SqlTokenKind.Identifier)
         {
             return SyntaxError(verb);
         }
 
-        switch (verb.Value.ToLowerInvariant())
+        switch (verb.Value)
         {
             case "show":
                 return ParseShow(text, tokens);
@@ -126,7 +127,7 @@ internal static class AdminParser
         }
     }
 
-    private static (AdminStatement?, AdminError?) ParseShow(string text, List<SqlToken> tokens)
+    private static (AdminStatement?, AdminError?) ParseShow(string text, List<ConsoleToken> tokens)
     {
         if (tokens.Count < 2)
         {
@@ -139,7 +140,7 @@ internal static class AdminParser
         }
 
         var what = tokens[1];
-        if (what.Kind == SqlTokenKind.Word && s_topics.TryGetValue(what.Value, out var topic))
+        if (what.Kind == SqlTokenKind.Identifier && s_topics.TryGetValue(what.Value, out var topic))
         {
             return (new AdminStatement { Kind = AdminStatementKind.Show, Text = text, Topic = topic, Columns = AdminConsole.ColumnsOf(topic), Tag = "SHOW" }, null);
         }
@@ -159,7 +160,7 @@ internal static class AdminParser
         return Fail("42704", $"unrecognized configuration parameter \"{what.Value}\"", NotSupportedHint);
     }
 
-    private static (AdminStatement?, AdminError?) DatabaseCommand(AdminStatementKind kind, string tag, string text, List<SqlToken> tokens, bool required)
+    private static (AdminStatement?, AdminError?) DatabaseCommand(AdminStatementKind kind, string tag, string text, List<ConsoleToken> tokens, bool required)
     {
         if (tokens.Count > 2)
         {
@@ -174,22 +175,25 @@ internal static class AdminParser
         }
 
         var name = tokens[1];
-        if (name.Kind is not (SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier or SqlTokenKind.String))
+        if (name.Identifier is null && !name.IsText)
         {
             return SyntaxError(name);
         }
 
-        return (new AdminStatement { Kind = kind, Text = text, Argument = name.Value, Tag = tag }, null);
+        // An unquoted database name is taken as written, not folded: database names in proxy.toml keep their case,
+        // and PgBouncer's console reads them the same way.
+        var database = name.Kind == SqlTokenKind.Identifier ? name.Text : name.Value;
+        return (new AdminStatement { Kind = kind, Text = text, Argument = database, Tag = tag }, null);
     }
 
-    private static (AdminStatement?, AdminError?) Bare(AdminStatementKind kind, string tag, string text, List<SqlToken> tokens) =>
+    private static (AdminStatement?, AdminError?) Bare(AdminStatementKind kind, string tag, string text, List<ConsoleToken> tokens) =>
         tokens.Count > 1 ? SyntaxError(tokens[1]) : Ok(kind, text, tag);
 
     private static (AdminStatement?, AdminError?) Ok(AdminStatementKind kind, string text, string tag) =>
         (new AdminStatement { Kind = kind, Text = text, Tag = tag }, null);
 
-    private static (AdminStatement?, AdminError?) SyntaxError(SqlToken at) =>
-        Fail(SqlState.SyntaxError, $"syntax error at or near \"{at.Value}\"", NotSupportedHint);
+    private static (AdminStatement?, AdminError?) SyntaxError(ConsoleToken at) =>
+        Fail(SqlState.SyntaxError, $"syntax error at or near \"{at.Text}\"", NotSupportedHint);
 
     private static (AdminStatement?, AdminError?) Fail(string sqlState, string message, string? hint = null) =>
         (null, new AdminError(sqlState, message, hint));

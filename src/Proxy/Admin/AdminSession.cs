@@ -105,13 +105,13 @@ internal sealed class AdminSession
                     Parse(FrontendMessageReader.ReadParse(frame.PayloadSequence));
                     break;
                 case FrontendMessageCode.Bind:
-                    Bind(AdminWire.ReadBind(frame.Payload));
+                    Bind(FrontendMessageReader.ReadBind(frame.PayloadSequence));
                     break;
                 case FrontendMessageCode.Describe:
                     Describe(FrontendMessageReader.ReadCloseOrDescribe(frame.PayloadSequence));
                     break;
                 case FrontendMessageCode.Execute:
-                    await ExecuteAsync(AdminWire.ReadExecute(frame.Payload), cancellationToken);
+                    await ExecuteAsync(FrontendMessageReader.ReadExecute(frame.PayloadSequence), cancellationToken);
                     break;
                 case FrontendMessageCode.Close:
                     Close(FrontendMessageReader.ReadCloseOrDescribe(frame.PayloadSequence));
@@ -172,7 +172,7 @@ internal sealed class AdminSession
 
                 if (result.Columns is { } columns)
                 {
-                    AdminWire.WriteRowDescription(_output, columns, []);
+                    MessageWriter.WriteRowDescription(_output, columns);
                     await WriteRowsAsync(columns, result.Rows, [], 0, result.Rows.Count, cancellationToken);
                 }
 
@@ -192,7 +192,7 @@ internal sealed class AdminSession
             return;
         }
 
-        var (split, error) = SqlLexer.Split(message.Query);
+        var (split, error) = ConsoleToken.Split(message.Query);
         if (error is not null)
         {
             Fail(error);
@@ -283,7 +283,7 @@ internal sealed class AdminSession
         }
         else
         {
-            AdminWire.WriteRowDescription(_output, columns, formats);
+            MessageWriter.WriteRowDescription(_output, columns, formats);
         }
     }
 
@@ -324,7 +324,7 @@ internal sealed class AdminSession
         portal.Position += count;
         if (execute.MaxRows > 0 && portal.Position < rows.Count)
         {
-            AdminWire.WritePortalSuspended(_output);
+            MessageWriter.WritePortalSuspended(_output);
         }
         else
         {
@@ -387,7 +387,7 @@ internal sealed class AdminSession
     {
         for (var i = start; i < start + count; i++)
         {
-            AdminWire.WriteDataRow(_output, columns, rows[i], formats);
+            MessageWriter.WriteDataRow(_output, columns, rows[i], formats);
             if (_output.CanGetUnflushedBytes && _output.UnflushedBytes > FlushThreshold)
             {
                 await _output.FlushAsync(cancellationToken);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Sluice.Protocol.Messages;
+using Sluice.Routing.Classification;
 
 namespace Sluice.Proxy.Admin;
 
@@ -48,7 +49,7 @@ internal sealed class SelectPlan
 
     public IReadOnlyList<object?[]> Rows(AdminContext context) => _rows(context);
 
-    public static (SelectPlan? Plan, AdminError? Error) Create(List<SqlToken> tokens)
+    public static (SelectPlan? Plan, AdminError? Error) Create(List<ConsoleToken> tokens)
     {
         var (items, hasFrom) = SelectList(tokens);
         if (hasFrom)
@@ -99,35 +100,35 @@ internal sealed class SelectPlan
     private static AdminError NotSupported() =>
         new(SqlState.FeatureNotSupported, "SELECT is not supported on the admin console (only constants and catalog probes of drivers are answered)", AdminParser.NotSupportedHint);
 
-    private static bool IsCatalogName(SqlToken token) =>
-        token.Kind == SqlTokenKind.Word
-        && (token.Value.StartsWith("pg_", StringComparison.OrdinalIgnoreCase) || token.Value.Equals("information_schema", StringComparison.OrdinalIgnoreCase));
+    private static bool IsCatalogName(ConsoleToken token) =>
+        token.Kind == SqlTokenKind.Identifier
+        && (token.Value.StartsWith("pg_", StringComparison.Ordinal) || token.Value == "information_schema");
 
     /// <summary>The select list's items (split at top-level commas) and whether a FROM follows.</summary>
-    private static (List<List<SqlToken>> Items, bool HasFrom) SelectList(List<SqlToken> tokens)
+    private static (List<List<ConsoleToken>> Items, bool HasFrom) SelectList(List<ConsoleToken> tokens)
     {
-        var items = new List<List<SqlToken>>();
-        var current = new List<SqlToken>();
+        var items = new List<List<ConsoleToken>>();
+        var current = new List<ConsoleToken>();
         var depth = 0;
         var start = tokens.Count > 1 && (tokens[1].IsWord("distinct") || tokens[1].IsWord("all")) ? 2 : 1;
         var hasFrom = false;
         for (var i = start; i < tokens.Count; i++)
         {
             var token = tokens[i];
-            if (token.IsSymbol('(') || token.IsSymbol('['))
+            if (token.Kind is SqlTokenKind.LeftParen or SqlTokenKind.LeftBracket)
             {
                 depth++;
             }
-            else if (token.IsSymbol(')') || token.IsSymbol(']'))
+            else if (token.Kind is SqlTokenKind.RightParen or SqlTokenKind.RightBracket)
             {
                 depth--;
             }
-            else if (depth == 0 && token.Kind == SqlTokenKind.Word && s_clauses.Contains(token.Value))
+            else if (depth == 0 && token.Kind == SqlTokenKind.Identifier && s_clauses.Contains(token.Value))
             {
                 hasFrom = token.IsWord("from") || tokens.Skip(i).Any(t => t.IsWord("from"));
                 break;
             }
-            else if (depth == 0 && token.IsSymbol(','))
+            else if (depth == 0 && token.Kind == SqlTokenKind.Comma)
             {
                 items.Add(current);
                 current = [];
@@ -146,7 +147,7 @@ internal sealed class SelectPlan
     }
 
     /// <summary>The expression and its alias (AS name, or a bare name after it).</summary>
-    private static (List<SqlToken> Expression, string? Alias) SplitAlias(List<SqlToken> item)
+    private static (List<ConsoleToken> Expression, string? Alias) SplitAlias(List<ConsoleToken> item)
     {
         var n = item.Count;
         if (n >= 3 && item[n - 2].IsWord("as") && item[n - 1].Identifier is { } alias)
@@ -155,8 +156,8 @@ internal sealed class SelectPlan
         }
 
         if (n >= 2 && item[n - 1].Identifier is { } bare && !item[n - 1].IsWord("end")
-            && (item[n - 2].Kind is SqlTokenKind.Number or SqlTokenKind.String || item[n - 2].IsSymbol(')')
-                || (item[n - 2].Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier && !IsCast(item, n - 1))))
+            && (item[n - 2].Kind is SqlTokenKind.Number || item[n - 2].IsText || item[n - 2].Kind == SqlTokenKind.RightParen
+                || (item[n - 2].Identifier is not null && !IsCast(item, n - 1))))
         {
             return (item[..(n - 1)], bare);
         }
@@ -164,10 +165,10 @@ internal sealed class SelectPlan
         return (item, null);
     }
 
-    private static bool IsCast(List<SqlToken> item, int typeIndex) => typeIndex >= 2 && item[typeIndex - 1].IsSymbol(':') && item[typeIndex - 2].IsSymbol(':');
+    private static bool IsCast(List<ConsoleToken> item, int typeIndex) => typeIndex >= 1 && item[typeIndex - 1].Kind == SqlTokenKind.Typecast;
 
     /// <summary>The output name PostgreSQL would give the item.</summary>
-    private static string ItemName(List<SqlToken> item)
+    private static string ItemName(List<ConsoleToken> item)
     {
         var (expression, alias) = SplitAlias(item);
         if (alias is not null)
@@ -177,27 +178,27 @@ internal sealed class SelectPlan
 
         // Drop a trailing cast: x::text is named after x.
         var end = expression.Count;
-        for (var i = expression.Count - 1; i >= 2; i--)
+        for (var i = expression.Count - 1; i >= 1; i--)
         {
             if (IsCast(expression, i))
             {
-                end = i - 2;
+                end = i - 1;
                 break;
             }
         }
 
         var core = expression[..Math.Max(end, 0)];
-        if (core.Count >= 1 && core[^1].IsSymbol('*'))
+        if (core.Count >= 1 && core[^1].IsOperator("*"))
         {
             return "*";
         }
 
-        if (core.Count >= 1 && core[^1].Identifier is { } last && (core.Count == 1 || core[^2].IsSymbol('.')))
+        if (core.Count >= 1 && core[^1].Identifier is { } last && (core.Count == 1 || core[^2].Kind == SqlTokenKind.Dot))
         {
             return last;
         }
 
-        if (core.Count >= 2 && core[0].Identifier is { } function && core[1].IsSymbol('('))
+        if (core.Count >= 2 && core[0].Identifier is { } function && core[1].Kind == SqlTokenKind.LeftParen)
         {
             return function;
         }
@@ -226,7 +227,7 @@ internal sealed class SelectPlan
     }
 
     /// <summary>A constant the console can evaluate, with its column, or null.</summary>
-    private static (ColumnDescription Column, Func<AdminContext, object?> Value)? Constant(List<SqlToken> expression)
+    private static (ColumnDescription Column, Func<AdminContext, object?> Value)? Constant(List<ConsoleToken> expression)
     {
         if (expression.Count == 1)
         {
@@ -235,11 +236,8 @@ internal sealed class SelectPlan
             {
                 case SqlTokenKind.Number:
                     return Number(token.Value);
-                case SqlTokenKind.String:
-                    var text = token.Value;
-                    return (AdminColumns.Text("?column?"), _ => text);
-                case SqlTokenKind.Word:
-                    switch (token.Value.ToLowerInvariant())
+                case SqlTokenKind.Identifier:
+                    switch (token.Value)
                     {
                         case "null":
                             return (AdminColumns.Text("?column?"), static _ => null);
@@ -250,25 +248,28 @@ internal sealed class SelectPlan
                         case "current_user":
                         case "session_user":
                         case "user":
-                            return (AdminColumns.Text(token.Value.ToLowerInvariant()), static context => context.User);
+                            return (AdminColumns.Text(token.Value), static context => context.User);
                         case "current_catalog":
                             return (AdminColumns.Text("current_catalog"), static context => context.Database);
                     }
 
                     break;
+                case SqlTokenKind when token.IsText:
+                    var text = token.Value;
+                    return (AdminColumns.Text("?column?"), _ => text);
             }
 
             return null;
         }
 
-        if (expression.Count == 2 && expression[0].IsSymbol('-') && expression[1].Kind == SqlTokenKind.Number)
+        if (expression.Count == 2 && expression[0].IsOperator("-") && expression[1].Kind == SqlTokenKind.Number)
         {
             return Number("-" + expression[1].Value);
         }
 
-        if (expression.Count >= 3 && expression[0].Kind == SqlTokenKind.Word && expression[1].IsSymbol('(') && expression[^1].IsSymbol(')'))
+        if (expression.Count >= 3 && expression[0].Kind == SqlTokenKind.Identifier && expression[1].Kind == SqlTokenKind.LeftParen && expression[^1].Kind == SqlTokenKind.RightParen)
         {
-            var function = expression[0].Value.ToLowerInvariant();
+            var function = expression[0].Value;
             var arguments = expression[2..^1];
             switch (function)
             {
@@ -278,7 +279,7 @@ internal sealed class SelectPlan
                     return (AdminColumns.Text("current_database"), static context => context.Database);
                 case "current_schema" when arguments.Count == 0:
                     return (AdminColumns.Text("current_schema"), static _ => null);
-                case "current_setting" when arguments.Count == 1 && arguments[0].Kind == SqlTokenKind.String:
+                case "current_setting" when arguments.Count == 1 && arguments[0].IsText:
                     var setting = arguments[0].Value;
                     return (AdminColumns.Text("current_setting"), context => AdminConsole.Setting(context, setting));
             }

@@ -48,7 +48,7 @@ internal static class ServersView
         var role = config.FindDatabase(database) is { } databaseConfig && databaseConfig.Servers.FirstOrDefault(s => s.Name == target.ServerName) is { } serverConfig
             ? ConfigNames.ServerRole.Format(health.GetServerHealth(databaseConfig, serverConfig).Role)
             : null;
-        var (localAddress, localPort) = AdminFormat.Split(AdminFormat.LocalEndPoint(() => server.Connection.Socket.LocalEndPoint));
+        var (localAddress, localPort) = AdminFormat.Split(AdminFormat.LocalEndPoint(() => server.Connection.LocalEndPoint));
         return
         [
             "S", user, database, target.ServerName, role, state, target.Host, (long)target.Port,

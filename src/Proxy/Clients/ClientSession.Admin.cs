@@ -27,7 +27,7 @@ internal sealed partial class ClientSession
 
     public IPEndPoint? RemoteEndPoint => _client.RemoteEndPoint;
 
-    public EndPoint? LocalEndPoint => _client.Socket.LocalEndPoint;
+    public EndPoint? LocalEndPoint => _client.LocalEndPoint;
 
     public DateTime ConnectedAtUtc => DateTime.UtcNow - ConnectedFor;
 

@@ -790,7 +790,7 @@ internal sealed partial class ClientSession
             var slow = _runtime.Config.Limits.SlowStatementLog;
             if (slow > TimeSpan.Zero && elapsed > slow)
             {
-                LogSlowStatement(_logger, _userName, _databaseName, RemoteAddress, elapsed.TotalMilliseconds, RedactLiterals(_lastStatementText ?? "(unknown)"));
+                LogSlowStatement(_logger, _userName, _databaseName, RemoteAddress, elapsed.TotalMilliseconds, Sluice.Routing.Classification.SqlRedaction.RedactLiterals(_lastStatementText ?? "(unknown)"));
             }
         }
 

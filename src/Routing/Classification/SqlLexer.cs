@@ -3,9 +3,11 @@ namespace Sluice.Routing.Classification;
 /// <summary>
 /// PostgreSQL's lexical rules (scan.l), enough to find statement boundaries and keywords reliably: comments (nested
 /// block comments), quoted identifiers, every string form, dollar quotes, numbers, operators, parameters.
-/// Never throws: malformed input yields <see cref="SqlTokenKind.Invalid"/> or unterminated tokens.
+/// Never throws: malformed input yields <see cref="SqlTokenKind.Invalid"/> or unterminated tokens. The one lexer of
+/// Sluice: the classifier, the admin console's parser and the slow-statement log's <see cref="SqlRedaction"/> all read
+/// SQL through it, so they agree on where a string, a comment or a statement ends.
 /// </summary>
-internal static class SqlLexer
+public static class SqlLexer
 {
     /// <summary>Tokenizes <paramref name="sql"/> into <paramref name="tokens"/> (cleared first). Whitespace is skipped.</summary>
     /// <param name="sql">The SQL text.</param>
@@ -149,6 +151,26 @@ internal static class SqlLexer
         }
 
         tokens.FinalDepth = depth;
+    }
+
+    /// <summary>
+    /// Why a token makes its statement unreadable — an unterminated string, quoted identifier or comment, or a character
+    /// PostgreSQL rejects — in the words of PostgreSQL's own errors; null for a sound token.
+    /// </summary>
+    public static string? DescribeError(ReadOnlySpan<char> sql, in SqlToken token)
+    {
+        if (token.IsUnterminated)
+        {
+            return token.Kind switch
+            {
+                SqlTokenKind.BlockComment => "unterminated /* comment",
+                SqlTokenKind.QuotedIdentifier => "unterminated quoted identifier",
+                SqlTokenKind.DollarString => "unterminated dollar-quoted string",
+                _ => "unterminated quoted string",
+            };
+        }
+
+        return token.Kind == SqlTokenKind.Invalid ? $"unexpected character '{sql[token.Start]}'" : null;
     }
 
     /// <summary>PostgreSQL's whitespace: space, tab, newline, carriage return, form feed, vertical tab.</summary>

@@ -1,7 +1,7 @@
 namespace Sluice.Routing.Classification;
 
 /// <summary>Token types of PostgreSQL's SQL lexer (whitespace is skipped, comments are kept).</summary>
-internal enum SqlTokenKind : byte
+public enum SqlTokenKind : byte
 {
     /// <summary>An unquoted name or keyword; PostgreSQL folds it to lower case.</summary>
     Identifier,
@@ -63,7 +63,7 @@ internal enum SqlTokenKind : byte
 /// unmatched <c>)</c>.
 /// </param>
 /// <param name="IsUnterminated">A string, quoted identifier or block comment that runs to the end of the text.</param>
-internal readonly record struct SqlToken(SqlTokenKind Kind, int Start, int Length, int Depth, bool IsUnterminated = false)
+public readonly record struct SqlToken(SqlTokenKind Kind, int Start, int Length, int Depth, bool IsUnterminated = false)
 {
     public int End => Start + Length;
 
@@ -76,7 +76,7 @@ internal readonly record struct SqlToken(SqlTokenKind Kind, int Start, int Lengt
 }
 
 /// <summary>A growable token array that can be reused between classifications (no per-call list allocation).</summary>
-internal sealed class TokenList
+public sealed class TokenList
 {
     private SqlToken[] _items;
 

@@ -56,26 +56,8 @@ internal static class StatementSplitter
         }
     }
 
-    private static string? ErrorOf(ParsedText text, in SqlToken token)
-    {
-        if (token.IsUnterminated)
-        {
-            return token.Kind switch
-            {
-                SqlTokenKind.BlockComment => "unterminated /* comment",
-                SqlTokenKind.QuotedIdentifier => "unterminated quoted identifier",
-                SqlTokenKind.DollarString => "unterminated dollar-quoted string",
-                _ => "unterminated quoted string",
-            };
-        }
-
-        if (token.Kind == SqlTokenKind.Invalid)
-        {
-            return $"unexpected character '{text.Sql[token.Start]}'";
-        }
-
-        return token.Depth < 0 ? "unbalanced parentheses" : null;
-    }
+    private static string? ErrorOf(ParsedText text, in SqlToken token) =>
+        SqlLexer.DescribeError(text.Sql, token) ?? (token.Depth < 0 ? "unbalanced parentheses" : null);
 
     /// <summary>
     /// psql's heuristic: in a statement starting CREATE [OR REPLACE] FUNCTION|PROCEDURE, BEGIN (and CASE inside it)

@@ -4,7 +4,7 @@ using System.Text;
 namespace Sluice.Routing.Classification;
 
 /// <summary>Reads the text of tokens: keyword comparison, identifier folding, string decoding.</summary>
-internal static class TokenText
+public static class TokenText
 {
     /// <summary>
     /// Compares an unquoted identifier with a lower-case ASCII keyword the way PostgreSQL folds names (ASCII letters
