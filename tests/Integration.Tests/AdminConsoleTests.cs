@@ -9,7 +9,7 @@ using Sluice.Proxy.Demo;
 
 namespace Sluice.Integration.Tests;
 
-/// <summary>The admin console (CONTRACT.md "Admin console") through psql (simple protocol) and Npgsql (extended protocol).</summary>
+/// <summary>The admin console (docs/operations.md "Admin console") through psql (simple protocol) and Npgsql (extended protocol).</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class AdminConsoleTests(PostgresFixture fixture)
 {
@@ -39,7 +39,7 @@ public sealed class AdminConsoleTests(PostgresFixture fixture)
             ("SHOW SERVERS", "type,user,database,server,role,state,addr,port,connect_time,id,link,remote_pid"),
             ("SHOW DATABASES", "name,host,port,database,pool_size,pool_mode,current_connections,paused"),
             ("SHOW USERS", "name,pool_mode,max_client_connections,current_client_connections"),
-            ("SHOW CONFIG", "key,value,default,changeable"),
+            ("SHOW CONFIG", "key,value,default,changeable,reload"),
             ("SHOW VERSION", "version"),
             ("SHOW REPLICAS", "database,server,role,state,lag_bytes,lag_seconds"),
         ];

@@ -3,7 +3,7 @@ using Sluice.Proxy.Demo;
 
 namespace Sluice.Proxy.Cli;
 
-/// <summary>The `sluice` command line (CONTRACT.md): run, demo, check, passwd, --version.</summary>
+/// <summary>The `sluice` command line (README "Run it for real"): run, demo, check, passwd, --version.</summary>
 internal static class CommandLine
 {
     public static async Task<int> RunAsync(string[] args)

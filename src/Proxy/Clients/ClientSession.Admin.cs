@@ -38,7 +38,7 @@ internal sealed partial class ClientSession
         {
             lock (_linkLock)
             {
-                return _server;
+                return _lease?.Server;
             }
         }
     }

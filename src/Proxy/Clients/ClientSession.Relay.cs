@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using Sluice.Protocol;
 using Sluice.Protocol.Framing;
 using Sluice.Protocol.Messages;
+using Sluice.Routing.Classification;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Observability;
 using Sluice.Proxy.Pooling;
@@ -15,7 +16,14 @@ namespace Sluice.Proxy.Clients;
 /// <summary>
 /// The data path. Two loops per lent server: this client's loop copies its frames to the server; the pump copies the
 /// server's frames to the client and gives the server back at the end of the transaction. Only whoever owns the link
-/// writes to the client: the pump while a server is lent, the client loop otherwise.
+/// writes to the client: the pump while a server is lent, the client loop otherwise. Everything that lives as long as
+/// one lending is a <see cref="ServerLease"/>, made at checkout and ended at release; both loops move frames with the
+/// one <see cref="FrameRelay"/>.
+/// <para>
+/// Still two loops, and a pump Task per lease: one loop per session reacting to both sides, or a long-lived read loop
+/// per server connection, would save that Task and the hand-off between the two loops per transaction, but has not
+/// been measured against this design yet (bench/RESULTS.md has the numbers of this one).
+/// </para>
 /// </summary>
 internal sealed partial class ClientSession
 {
@@ -24,34 +32,24 @@ internal sealed partial class ClientSession
 
     private readonly Lock _linkLock = new();
 
-    // Guarded by _linkLock: the lent server and what is in flight on it.
-    private ServerConnection? _server;
-    private int _pendingReady;
-    private bool _unsynced;
-    private bool _stopPump;
+    // Guarded by _linkLock: the current lending (null: no server lent), with everything in flight on it.
+    private ServerLease? _lease;
 
-    // The client loop is between writing to the lent server and its flush returning. A server the pump gives up
-    // meanwhile (the server answered before FlushAsync finished its bookkeeping) is handed back by the client loop
+    // Guarded by _linkLock: the lease the client loop is between writing to and its flush returning. A lease the pump
+    // ends meanwhile (the server answered before FlushAsync finished its bookkeeping) is handed back by the client loop
     // after the flush, so no two sessions ever touch one PipeWriter.
-    private bool _clientWriting;
-    private ServerConnection? _returnAfterFlush;
+    private ServerLease? _flushing;
 
+    // The pump of the current or last lease: it owns the client's output until it ends (its last flush of a
+    // ReadyForQuery may still run after its lease ended). Awaited before anything else writes to the client.
     private Task _pump = Task.CompletedTask;
 
-    // Timing for SHOW STATS and the duration histogram; written under _linkLock.
-    private long _transactionStart;
-    private long _queryStart;
     private volatile bool _waiting;
-    private string _route = "primary";
 
-    // Bytes of a frame still to copy, when a large message is forwarded in pieces as it arrives.
-    private long _clientRemaining;
-
-    // Bytes of a client frame still to drop, and whether to drop up to the next Sync (after a refused batch).
-    private long _clientSkip;
+    // Where the client's stream of frames stands (a large message is forwarded in pieces as it arrives, a refused one
+    // dropped); client loop only. And whether to drop up to the next Sync (after a refused batch).
+    private FrameRelay _fromClient;
     private bool _discardUntilSync;
-    private long _pumpRemaining;
-    private bool _pumpSkipping;
 
     private async Task RelayAsync()
     {
@@ -61,45 +59,30 @@ internal sealed partial class ClientSession
         {
             var result = await input.ReadAsync(token);
             var buffer = result.Buffer;
-            ServerConnection? target = null;
+            ServerLease? target = null;
             var terminate = false;
             var wakePump = false;
             _lastActivity = Stopwatch.GetTimestamp();
+            if (!ReferenceEquals(_policy!.Source, _runtime.Config))
+            {
+                TakeReloadedPolicy();
+            }
+
             try
             {
                 while (true)
                 {
-                    if (_clientSkip > 0)
-                    {
-                        var skip = Math.Min(_clientSkip, buffer.Length);
-                        buffer = buffer.Slice(skip);
-                        _clientSkip -= skip;
-                        if (_clientSkip > 0)
-                        {
-                            break;
-                        }
-
-                        continue;
-                    }
-
-                    if (_clientRemaining > 0)
+                    if (_fromClient.IsForwarding)
                     {
                         // No server while a message continues: the pump lost it and has told the client (08006).
-                        target ??= CurrentServer();
+                        target ??= CurrentLease();
                         if (target is null || !ClaimForWrite(target))
                         {
                             throw new IOException("the server connection was lost in the middle of a message");
                         }
-
-                        if (!FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, target.Connection.Output))
-                        {
-                            break;
-                        }
-
-                        continue;
                     }
 
-                    var status = FrameReader.TryReadHeader(buffer, FrameReader.DefaultMaxFrameLength, out var header);
+                    var status = _fromClient.Next(ref buffer, target?.Server.Connection.Output, out var header);
                     if (status == ReadStatus.NeedMoreData)
                     {
                         break;
@@ -144,7 +127,7 @@ internal sealed partial class ClientSession
 
                         // A lent server that was refused a message of this batch in its place skips to this Sync as
                         // well: it gets the Sync and answers it. Without a server, the proxy answers it.
-                        if (_discardUntilSync || CurrentServer() is null)
+                        if (_discardUntilSync || CurrentLease() is null)
                         {
                             if (code == FrontendMessageCode.Sync)
                             {
@@ -152,7 +135,7 @@ internal sealed partial class ClientSession
                                 await _client.Output.FlushAsync(token);
                             }
 
-                            _clientSkip = header.FrameLength;
+                            _fromClient.Skip(header.FrameLength);
                             continue;
                         }
                     }
@@ -164,8 +147,8 @@ internal sealed partial class ClientSession
                         break;
                     }
 
-                    var server = CurrentServer();
-                    if (server is null && (inspection.LocalAnswer is not null || _refusedBlock != TransactionStatus.Idle))
+                    var lease = CurrentLease();
+                    if (lease is null && (inspection.LocalAnswer is not null || _refusedBlock != TransactionStatus.Idle))
                     {
                         if (target is not null)
                         {
@@ -175,11 +158,11 @@ internal sealed partial class ClientSession
 
                         await _pump;
                         await AnswerLocallyAsync(code, inspection.LocalAnswer, pipelined: buffer.Length > header.FrameLength, token);
-                        _clientSkip = header.FrameLength;
+                        _fromClient.Skip(header.FrameLength);
                         continue;
                     }
 
-                    if (server is null)
+                    if (lease is null)
                     {
                         if (target is not null)
                         {
@@ -209,22 +192,22 @@ internal sealed partial class ClientSession
                                 _discardUntilSync = true;
                             }
 
-                            _clientSkip = header.FrameLength;
+                            _fromClient.Skip(header.FrameLength);
                             continue;
                         }
 
-                        server = attached;
+                        lease = attached;
                     }
 
-                    if (!TryNoteSent(server, code))
+                    if (!TryNoteSent(lease, code))
                     {
                         // The pump gave the server back (its transaction ended) between the look above and this claim:
                         // this message starts the next transaction, on whichever server that gets.
                         continue;
                     }
 
-                    target = server;
-                    if (Forward(server, code, header, ref buffer, inspection))
+                    target = lease;
+                    if (Forward(lease, code, header, ref buffer, inspection))
                     {
                         wakePump = true;
                     }
@@ -259,16 +242,31 @@ internal sealed partial class ClientSession
         }
     }
 
+    /// <summary>
+    /// A reload happened: its rules apply from this client's next transaction. While one runs (a statement or a
+    /// ReadyForQuery still due, or the server inside a block), the rules it started with stay. Client loop only.
+    /// </summary>
+    private void TakeReloadedPolicy()
+    {
+        lock (_linkLock)
+        {
+            if (_lease is not { } lease || (lease.TransactionStart == 0 && lease.IsQuiet))
+            {
+                _policy = _policy!.ForNextTransaction(_runtime.Config, _userName);
+            }
+        }
+    }
+
     private static bool IsValidFrontendCode(FrontendMessageCode code) => code is FrontendMessageCode.Bind or FrontendMessageCode.Close
         or FrontendMessageCode.CopyData or FrontendMessageCode.CopyDone or FrontendMessageCode.CopyFail or FrontendMessageCode.Describe
         or FrontendMessageCode.Execute or FrontendMessageCode.Flush or FrontendMessageCode.FunctionCall or FrontendMessageCode.Parse
         or FrontendMessageCode.Query or FrontendMessageCode.Sync;
 
-    private ServerConnection? CurrentServer()
+    private ServerLease? CurrentLease()
     {
         lock (_linkLock)
         {
-            return _server;
+            return _lease;
         }
     }
 
@@ -277,23 +275,23 @@ internal sealed partial class ClientSession
     /// and records what the message will make the server answer, before the server can answer it. False when the server
     /// is no longer this client's: the pump gave it back at the end of the transaction a moment ago.
     /// </summary>
-    private bool TryNoteSent(ServerConnection server, FrontendMessageCode code)
+    private bool TryNoteSent(ServerLease lease, FrontendMessageCode code)
     {
         lock (_linkLock)
         {
-            if (_server != server)
+            if (_lease != lease)
             {
                 return false;
             }
 
-            _clientWriting = true;
-            if (_pendingReady == 0 && !_unsynced)
+            _flushing = lease;
+            if (lease.PendingReady == 0 && !lease.Unsynced)
             {
-                _statementCancelSent = false;
-                _queryStart = Stopwatch.GetTimestamp();
-                if (_transactionStart == 0)
+                lease.StatementCancelSent = false;
+                lease.QueryStart = Stopwatch.GetTimestamp();
+                if (lease.TransactionStart == 0)
                 {
-                    _transactionStart = _queryStart;
+                    lease.TransactionStart = lease.QueryStart;
                 }
             }
 
@@ -301,18 +299,18 @@ internal sealed partial class ClientSession
             {
                 case FrontendMessageCode.Query:
                 case FrontendMessageCode.FunctionCall:
-                    _pendingReady++;
+                    lease.PendingReady++;
                     break;
                 case FrontendMessageCode.Sync:
-                    _pendingReady++;
-                    _unsynced = false;
+                    lease.PendingReady++;
+                    lease.Unsynced = false;
                     break;
                 case FrontendMessageCode.CopyData:
                 case FrontendMessageCode.CopyDone:
                 case FrontendMessageCode.CopyFail:
                     break;
                 default:
-                    _unsynced = true;
+                    lease.Unsynced = true;
                     break;
             }
 
@@ -321,33 +319,33 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>Claims the lent server for writing the rest of a message already started on it; false when it was lost.</summary>
-    private bool ClaimForWrite(ServerConnection server)
+    private bool ClaimForWrite(ServerLease lease)
     {
         lock (_linkLock)
         {
-            if (_server != server)
+            if (_lease != lease)
             {
                 return false;
             }
 
-            _clientWriting = true;
+            _flushing = lease;
             return true;
         }
     }
 
-    private async Task FlushToServerAsync(ServerConnection server, CancellationToken token)
+    private async Task FlushToServerAsync(ServerLease lease, CancellationToken token)
     {
         try
         {
-            await server.Connection.Output.FlushAsync(token);
+            await lease.Server.Connection.Output.FlushAsync(token);
         }
         catch (Exception ex) when (IsConnectionFailure(ex))
         {
             // The pump sees the same failure on its side and tells the client; wait for it to finish doing so.
-            server.MarkBroken();
+            lease.Server.MarkBroken();
             if (EndClientWrite() is { } orphan)
             {
-                orphan.Pool!.Discard(orphan);
+                orphan.Server.Pool!.Discard(orphan.Server);
             }
 
             await _pump;
@@ -356,31 +354,42 @@ internal sealed partial class ClientSession
 
         if (EndClientWrite() is { } giveBack)
         {
-            giveBack.Pool!.Release(giveBack);
+            giveBack.Server.Pool!.Release(giveBack.Server);
         }
     }
 
-    private ServerConnection? EndClientWrite()
+    /// <summary>The client loop's flush returned: the lease it wrote to, when it ended meanwhile and is this loop's to hand back.</summary>
+    private ServerLease? EndClientWrite()
     {
         lock (_linkLock)
         {
-            _clientWriting = false;
-            var giveBack = _returnAfterFlush;
-            _returnAfterFlush = null;
-            return giveBack;
+            return TakeFlushingLocked();
         }
+    }
+
+    private ServerLease? TakeFlushingLocked()
+    {
+        var flushed = _flushing;
+        _flushing = null;
+        if (flushed is not { HandBackAfterFlush: true })
+        {
+            return null;
+        }
+
+        flushed.HandBackAfterFlush = false;
+        return flushed;
     }
 
     /// <summary>
     /// Borrows a server for the transaction this message starts and starts the pump. Null when refused: the client was
     /// told, and Fatal says whether its session ends (pool timeout) or goes on (no primary).
     /// </summary>
-    private async Task<(ServerConnection? Server, bool Fatal)> AttachAsync(Inspection inspection, ReadOnlySequence<byte> batch, CancellationToken token)
+    private async Task<(ServerLease? Lease, bool Fatal)> AttachAsync(Inspection inspection, ReadOnlySequence<byte> batch, CancellationToken token)
     {
         // The previous pump may still be flushing its last ReadyForQuery to the client: it owns the client's output
         // until it ends.
         await _pump;
-        var (pool, refusal) = await ChooseServerAsync(DecideRoute(inspection, batch), ReadFloorApplies(inspection), token);
+        var (pool, node, route, refusal) = await ChooseServerAsync(DecideRoute(inspection, batch), ReadFloorApplies(inspection), token);
         if (pool is null)
         {
             LogNoServer(_logger, _userName, _databaseName, refusal!);
@@ -405,14 +414,14 @@ internal sealed partial class ClientSession
         {
             _closeReason = "pool wait timeout";
             LogPoolTimeout(_logger, _userName, _databaseName, RemoteAddress, Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
-            EndLease();
+            node?.Release();
             await TryFailClientAsync(SqlState.TooManyConnections, ex.Message);
             return (null, true);
         }
         catch (ServerConnectException ex)
         {
             _closeReason = "server unavailable";
-            EndLease();
+            node?.Release();
             await TryFailClientAsync(ex.ServerError?.SqlState ?? SqlState.ConnectionFailure, ex.ServerError?.Message ?? ex.Message);
             return (null, true);
         }
@@ -429,7 +438,7 @@ internal sealed partial class ClientSession
         {
             // The client's own settings are invalid (a bad startup parameter): PostgreSQL would refuse this login too.
             pool.Release(server);
-            EndLease();
+            node?.Release();
             _closeReason = "invalid session parameter";
             await TryFailClientAsync(error.SqlState, error.Message);
             return (null, true);
@@ -438,30 +447,20 @@ internal sealed partial class ClientSession
         {
             server.MarkBroken();
             pool.Discard(server);
-            EndLease();
+            node?.Release();
             _closeReason = "server connection lost";
             await TryFailClientAsync(SqlState.ConnectionFailure, $"server connection lost: {ex.Message}");
             return (null, true);
         }
 
+        var lease = new ServerLease(server, node, route);
         lock (_linkLock)
         {
-            _server = server;
-            _stopPump = false;
-            _pendingReady = 0;
-            _unsynced = false;
+            _lease = lease;
         }
 
-        _pump = PumpAsync(server);
-        return (server, false);
-    }
-
-    private void EndLease()
-    {
-        lock (_linkLock)
-        {
-            EndLeaseLocked();
-        }
+        _pump = PumpAsync(lease);
+        return (lease, false);
     }
 
     /// <summary>Makes the lent server's session settings this client's before its first message runs there.</summary>
@@ -512,11 +511,11 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>The pump, with a last line of defence: a bug in it ends this client's session (08006), never leaves it waiting.</summary>
-    private async Task PumpAsync(ServerConnection server)
+    private async Task PumpAsync(ServerLease lease)
     {
         try
         {
-            await PumpCoreAsync(server);
+            await PumpCoreAsync(lease);
         }
         catch (Exception ex)
         {
@@ -524,12 +523,12 @@ internal sealed partial class ClientSession
             bool stillLent;
             lock (_linkLock)
             {
-                stillLent = _server == server;
+                stillLent = _lease == lease;
             }
 
             if (stillLent)
             {
-                await ServerLostAsync(server, "internal error in the proxy");
+                await ServerLostAsync(lease, "internal error in the proxy");
             }
             else
             {
@@ -541,11 +540,11 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>Server → client. Ends when the transaction ends (transaction mode), when asked to stop, or on failure.</summary>
-    private async Task PumpCoreAsync(ServerConnection server)
+    private async Task PumpCoreAsync(ServerLease lease)
     {
+        var server = lease.Server;
         var input = server.Connection.Input;
         var output = _client.Output;
-        long remaining = 0;
         while (true)
         {
             ReadResult result;
@@ -555,7 +554,7 @@ internal sealed partial class ClientSession
             }
             catch (Exception ex) when (IsConnectionFailure(ex) || ex is InvalidOperationException)
             {
-                await ServerLostAsync(server, ex.Message);
+                await ServerLostAsync(lease, ex.Message);
                 return;
             }
 
@@ -565,17 +564,16 @@ internal sealed partial class ClientSession
                 input.AdvanceTo(buffer.Start);
                 lock (_linkLock)
                 {
-                    if (_stopPump)
+                    if (lease.StopPump)
                     {
-                        _pumpRemaining = remaining;
                         return;
                     }
                 }
 
                 // Woken by the client loop: made-up replies are due with no server message to carry them.
-                if (remaining == 0 && Renaming)
+                if (!lease.FromServer.InFrame && Renaming)
                 {
-                    WriteDueFakes(output);
+                    WriteDueFakes(lease, output);
                     try
                     {
                         await output.FlushAsync();
@@ -593,12 +591,12 @@ internal sealed partial class ClientSession
             var release = false;
             try
             {
-                release = ForwardServerFrames(server, ref buffer, ref remaining, output);
+                release = ForwardServerFrames(lease, ref buffer, output);
             }
             catch (ProtocolViolationException ex)
             {
                 input.AdvanceTo(buffer.Start);
-                await ServerLostAsync(server, "server sent an invalid message: " + ex.Message);
+                await ServerLostAsync(lease, "server sent an invalid message: " + ex.Message);
                 return;
             }
 
@@ -612,11 +610,8 @@ internal sealed partial class ClientSession
                 bool handBack;
                 lock (_linkLock)
                 {
-                    handBack = !_clientWriting;
-                    if (!handBack)
-                    {
-                        _returnAfterFlush = server;
-                    }
+                    handBack = _flushing != lease;
+                    lease.HandBackAfterFlush = !handBack;
                 }
 
                 if (handBack)
@@ -632,7 +627,6 @@ internal sealed partial class ClientSession
             catch (Exception ex) when (IsConnectionFailure(ex) || ex is InvalidOperationException)
             {
                 // The client is gone. Its loop sees that too and cleans the server in CloseAsync.
-                _pumpRemaining = remaining;
                 CancelClosing();
                 return;
             }
@@ -647,7 +641,7 @@ internal sealed partial class ClientSession
                 return;
             }
 
-            if (_shutdownRequested && _mode == PoolMode.Session && server.TransactionStatus == TransactionStatus.Idle && Volatile.Read(ref _pendingReady) <= 0)
+            if (_shutdownRequested && Mode == PoolMode.Session && server.TransactionStatus == TransactionStatus.Idle && lease.PendingReady <= 0)
             {
                 // Draining: a session-mode client is closed once its transaction is over.
                 CancelClosing();
@@ -655,41 +649,20 @@ internal sealed partial class ClientSession
 
             if (result.IsCompleted)
             {
-                await ServerLostAsync(server, "the server closed the connection");
+                await ServerLostAsync(lease, "the server closed the connection");
                 return;
             }
         }
     }
 
     /// <summary>Copies whole and partial frames to the client; true when the server was just given back.</summary>
-    private bool ForwardServerFrames(ServerConnection server, ref ReadOnlySequence<byte> buffer, ref long remaining, PipeWriter output)
+    private bool ForwardServerFrames(ServerLease lease, ref ReadOnlySequence<byte> buffer, PipeWriter output)
     {
+        var server = lease.Server;
+        ref var relay = ref lease.FromServer;
         while (true)
         {
-            if (remaining > 0)
-            {
-                if (_pumpSkipping)
-                {
-                    var skip = Math.Min(remaining, buffer.Length);
-                    buffer = buffer.Slice(skip);
-                    remaining -= skip;
-                    if (remaining > 0)
-                    {
-                        return false;
-                    }
-
-                    continue;
-                }
-
-                if (!FrameCopier.CopyChunk(ref buffer, ref remaining, output))
-                {
-                    return false;
-                }
-
-                continue;
-            }
-
-            var status = FrameReader.TryReadHeader(buffer, FrameReader.DefaultMaxFrameLength, out var header);
+            var status = relay.Next(ref buffer, output, out var header);
             if (status == ReadStatus.NeedMoreData)
             {
                 return false;
@@ -709,11 +682,10 @@ internal sealed partial class ClientSession
             }
 
             // False for replies to what the proxy injected itself: they are read, and counted, but not forwarded.
-            var forward = TakeReply(server, code, output);
+            var forward = TakeReply(lease, code, output);
             if (!inspect)
             {
-                remaining = header.FrameLength;
-                _pumpSkipping = !forward;
+                Relay(ref relay, forward, header.FrameLength);
                 continue;
             }
 
@@ -727,15 +699,15 @@ internal sealed partial class ClientSession
                     server.TransactionStatus = transactionStatus;
                     lock (_linkLock)
                     {
-                        _pendingReady--;
+                        lease.PendingReady--;
                         SettleSessionSettingsLocked(server, transactionStatus);
-                        RecordReadyForQuery(transactionStatus);
+                        RecordReadyForQuery(lease, transactionStatus);
                         _lastActivity = Stopwatch.GetTimestamp();
 
-                        if (transactionStatus == TransactionStatus.Idle && _pendingReady <= 0 && !_unsynced && _mode != PoolMode.Session && !_pinned)
+                        if (transactionStatus == TransactionStatus.Idle && lease.IsQuiet && Mode != PoolMode.Session && !_pinned)
                         {
-                            _server = null;
-                            EndLeaseLocked();
+                            _lease = null;
+                            lease.End();
                             releaseNow = true;
                         }
                     }
@@ -755,7 +727,7 @@ internal sealed partial class ClientSession
                         server.MarkBroken();
                     }
 
-                    if (forward && Renaming && ForwardStatementError(error, payload, output))
+                    if (forward && Renaming && ForwardStatementError(lease, error, payload, output))
                     {
                         forward = false;
                     }
@@ -763,15 +735,8 @@ internal sealed partial class ClientSession
                     break;
             }
 
-            if (forward)
-            {
-                foreach (var segment in frame)
-                {
-                    output.Write(segment.Span);
-                }
-            }
-
-            buffer = buffer.Slice(header.FrameLength);
+            Relay(ref relay, forward, header.FrameLength);
+            relay.Move(ref buffer, output);
             if (releaseNow)
             {
                 return true;
@@ -779,32 +744,44 @@ internal sealed partial class ClientSession
         }
     }
 
-    /// <summary>A query ended (and with status Idle, a transaction). Called under _linkLock.</summary>
-    private void RecordReadyForQuery(TransactionStatus status)
+    private static void Relay(ref FrameRelay relay, bool forward, long length)
     {
-        if (_queryStart != 0)
+        if (forward)
         {
-            _stats!.AddQuery(_queryStart);
-            var elapsed = Stopwatch.GetElapsedTime(_queryStart);
-            _runtime.Metrics.QueryCompleted(_databaseName, _route, elapsed.TotalSeconds);
-            var slow = _runtime.Config.Limits.SlowStatementLog;
+            relay.Forward(length);
+        }
+        else
+        {
+            relay.Skip(length);
+        }
+    }
+
+    /// <summary>A query ended (and with status Idle, a transaction). Called under _linkLock.</summary>
+    private void RecordReadyForQuery(ServerLease lease, TransactionStatus status)
+    {
+        if (lease.QueryStart != 0)
+        {
+            _stats!.AddQuery(lease.QueryStart);
+            var elapsed = Stopwatch.GetElapsedTime(lease.QueryStart);
+            _runtime.Metrics.QueryCompleted(_databaseName, lease.Route, elapsed.TotalSeconds);
+            var slow = _policy!.SlowStatementLog;
             if (slow > TimeSpan.Zero && elapsed > slow)
             {
-                LogSlowStatement(_logger, _userName, _databaseName, RemoteAddress, elapsed.TotalMilliseconds, Sluice.Routing.Classification.SqlRedaction.RedactLiterals(_lastStatementText ?? "(unknown)"));
+                LogSlowStatement(_logger, _userName, _databaseName, RemoteAddress, elapsed.TotalMilliseconds, SqlRedaction.RedactLiterals(_lastStatementText ?? "(unknown)"));
             }
         }
 
-        _queryStart = _pendingReady > 0 ? Stopwatch.GetTimestamp() : 0;
+        lease.QueryStart = lease.PendingReady > 0 ? Stopwatch.GetTimestamp() : 0;
         if (status == TransactionStatus.Idle)
         {
             NoteTransactionEndLocked();
         }
 
-        if (status == TransactionStatus.Idle && _transactionStart != 0)
+        if (status == TransactionStatus.Idle && lease.TransactionStart != 0)
         {
-            _stats!.AddTransaction(_transactionStart);
-            _runtime.Metrics.TransactionCompleted(_databaseName, _route);
-            _transactionStart = 0;
+            _stats!.AddTransaction(lease.TransactionStart);
+            _runtime.Metrics.TransactionCompleted(_databaseName, lease.Route);
+            lease.TransactionStart = 0;
         }
     }
 
@@ -827,25 +804,23 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>The lent server broke: it is discarded and the client is told (08006) and closed.</summary>
-    private async Task ServerLostAsync(ServerConnection server, string reason)
+    private async Task ServerLostAsync(ServerLease lease, string reason)
     {
+        var server = lease.Server;
         bool clientWriting;
         lock (_linkLock)
         {
-            if (_server == server)
+            if (_lease == lease)
             {
-                _server = null;
-                EndLeaseLocked();
+                _lease = null;
+                lease.End();
             }
 
             // While the client loop is inside a write or flush to this server, closing it here would complete its
             // PipeWriter under that flush (segments returned to the pool twice). The client loop discards it after.
             server.MarkBroken();
-            clientWriting = _clientWriting;
-            if (clientWriting)
-            {
-                _returnAfterFlush = server;
-            }
+            clientWriting = _flushing == lease;
+            lease.HandBackAfterFlush = clientWriting;
         }
 
         if (!clientWriting)
@@ -859,22 +834,29 @@ internal sealed partial class ClientSession
         CancelClosing();
     }
 
-    /// <summary>Stops the pump where it is (it records how much of a frame it left unsent) and waits until it has.</summary>
-    private async Task StopPumpAsync()
+    /// <summary>
+    /// Stops the pump where it is (its lease records how much of a frame it left unsent) and waits until it has. Returns
+    /// the lease that was running, if any.
+    /// </summary>
+    private async Task<ServerLease?> StopPumpAsync()
     {
-        ServerConnection? server;
+        ServerLease? lease;
         lock (_linkLock)
         {
-            server = _server;
-            _stopPump = true;
+            lease = _lease;
+            if (lease is not null)
+            {
+                lease.StopPump = true;
+            }
         }
 
         if (!_pump.IsCompleted)
         {
-            server?.Connection.Input.CancelPendingRead();
+            lease?.Server.Connection.Input.CancelPendingRead();
         }
 
         await _pump;
+        return lease;
     }
 
     /// <summary>
@@ -884,34 +866,34 @@ internal sealed partial class ClientSession
     /// </summary>
     private async Task ReturnServerAsync()
     {
-        ServerConnection? server;
-        int pendingReady;
-        bool unsynced;
-        ServerConnection? orphan;
+        ServerLease? lease;
+        ServerLease? orphan;
         lock (_linkLock)
         {
-            server = _server;
-            _server = null;
-            pendingReady = _pendingReady;
-            unsynced = _unsynced;
-            orphan = _returnAfterFlush;
-            _returnAfterFlush = null;
-            EndLeaseLocked();
+            lease = _lease;
+            _lease = null;
+            lease?.End();
+            orphan = TakeFlushingLocked();
         }
 
         if (orphan is not null)
         {
             // The client loop ended inside a flush: whatever state that server is in, nobody can vouch for it.
-            orphan.Pool!.Discard(orphan);
+            orphan.Server.Pool!.Discard(orphan.Server);
         }
 
-        if (server is null)
+        if (lease is null)
         {
             return;
         }
 
+        // The pump has stopped and the client loop has ended: what is left of the lease is this method's.
+        var server = lease.Server;
+        var pendingReady = lease.PendingReady;
+        var unsynced = lease.Unsynced;
+
         var pool = server.Pool!;
-        if (server.IsBroken || _clientRemaining > 0)
+        if (server.IsBroken || _fromClient.IsForwarding)
         {
             // Half a message went to the server: no way to finish it cleanly.
             pool.Discard(server);
@@ -921,7 +903,7 @@ internal sealed partial class ClientSession
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            if (pendingReady > 0 || unsynced || _pumpRemaining > 0)
+            if (pendingReady > 0 || unsynced || lease.FromServer.InFrame)
             {
                 await server.SendCancelAsync(timeout.Token);
                 if (unsynced)
@@ -931,7 +913,7 @@ internal sealed partial class ClientSession
                     pendingReady++;
                 }
 
-                await server.DrainAsync(_pumpRemaining, pendingReady, timeout.Token);
+                await server.DrainAsync(lease.FromServer, pendingReady, timeout.Token);
             }
 
             if (server.TransactionStatus != TransactionStatus.Idle)
@@ -941,7 +923,7 @@ internal sealed partial class ClientSession
 
             AbandonSessionSettings(server);
 
-            if ((_mode == PoolMode.Session || _pinned) && pool.Settings.ResetQuery is { Length: > 0 } reset)
+            if ((Mode == PoolMode.Session || _pinned) && pool.Settings.ResetQuery is { Length: > 0 } reset)
             {
                 // The client may have left session state behind (settings, LISTEN, temp tables, statements).
                 await server.RunControlQueryAsync(reset, timeout.Token);

@@ -10,23 +10,27 @@ namespace Sluice.Proxy.Clients;
 
 /// <summary>
 /// Where a transaction runs: decided at its first message from the classification of its SQL (and of the rest of a
-/// pipelined batch already here), SET sluice.route, the lag budget and read-your-writes. Unknown is a write.
+/// pipelined batch already here), SET sluice.route, the lag budget and read_consistency. Unknown is a write.
 /// </summary>
 internal sealed partial class ClientSession
 {
     private SessionRouteCommand _sessionRoute = SessionRouteCommand.Auto;
-    private BackendNode? _node;
     private bool _transactionWrites;
     private long _lastWrite;
 
     /// <summary>Picks the server for the transaction that starts with this message; an error text when none may take it.</summary>
-    private async ValueTask<(ServerPool? Pool, string? Error)> ChooseServerAsync(RouteKind kind, bool floorApplies, CancellationToken token)
+    /// <remarks>
+    /// The node comes held (least_outstanding counts it): the lease made of it releases it, or the caller when none is.
+    /// Completes at once unless a read must wait for a replica to replay the writes it must see (routing.max_read_wait).
+    /// </remarks>
+    private async ValueTask<(ServerPool? Pool, BackendNode? Node, string Route, string? Error)> ChooseServerAsync(
+        RouteKind kind, bool floorApplies, CancellationToken token)
     {
         var config = _runtime.Config;
         var database = config.FindDatabase(_databaseName);
         if (database is null || _user is null)
         {
-            return (null, $"database \"{_databaseName}\" is no longer configured");
+            return (null, null, "", $"database \"{_databaseName}\" is no longer configured");
         }
 
         // Hook: a read is held to the writes it must see (routing.read_consistency) unless the client opted out.
@@ -35,31 +39,18 @@ internal sealed partial class ClientSession
             : _runtime.Health.Select(database, kind);
         if (!route.Succeeded)
         {
-            return (null, route.FailureMessage);
+            return (null, null, "", route.FailureMessage);
         }
 
         route.Node?.Acquire();
-        lock (_linkLock)
-        {
-            _node = route.Node;
-        }
-
-        _route = route.RoleName;
         _transactionWrites = !route.IsReplica && kind == RouteKind.Write;
-        return (_runtime.Pools.GetPool(config, database, _user, route.Server!), null);
-    }
-
-    /// <summary>The outstanding-transaction count of least_outstanding ends with the transaction.</summary>
-    private void EndLeaseLocked()
-    {
-        _node?.Release();
-        _node = null;
-        _transactionWrites = false;
+        return (_runtime.Pools.GetPool(config, database, _user, route.Server!), route.Node, route.RoleName, null);
     }
 
     /// <summary>
     /// Hook: a transaction on the primary ended (ReadyForQuery 'I', before it is forwarded to the client): it counts as
-    /// a write that later reads must see. Every one counts while the primary stays lent (session mode, pinned clients).
+    /// a write that later reads must see. Every one counts while the primary stays lent (session mode, pinned clients);
+    /// the next lending decides afresh.
     /// </summary>
     private void NoteTransactionEndLocked()
     {
@@ -75,7 +66,7 @@ internal sealed partial class ClientSession
 
     private RouteKind DecideRoute(in Inspection inspection, ReadOnlySequence<byte> batch)
     {
-        if (_mode == PoolMode.Session || _sessionRoute == SessionRouteCommand.Primary)
+        if (Mode == PoolMode.Session || _sessionRoute == SessionRouteCommand.Primary)
         {
             return RouteKind.Write;
         }
@@ -99,7 +90,7 @@ internal sealed partial class ClientSession
         classification.IsBegin ? classification.BeginReadOnly : classification.Route == StatementRoute.Read;
 
     private ClassificationResult? ClassificationOfBound(string? statementName) =>
-        statementName is { Length: > 0 } && _clientStatements.TryGetValue(statementName, out var statement) ? statement.Classification : null;
+        TryGetClientStatement(statementName, out var statement) ? statement.Classification : null;
 
     private bool RestOfBatchReads(ReadOnlySequence<byte> batch)
     {

@@ -12,7 +12,7 @@ internal sealed partial class ClientSession
         {
             lock (_linkLock)
             {
-                return _server is not null;
+                return _lease is not null;
             }
         }
     }
@@ -28,8 +28,8 @@ internal sealed partial class ClientSession
         lock (_linkLock)
         {
             // Session mode holds its server between transactions: between transactions is what counts there too.
-            idle = _server is null
-                || (_mode == Configuration.PoolMode.Session && _pendingReady <= 0 && !_unsynced && _server.TransactionStatus == Protocol.Messages.TransactionStatus.Idle);
+            idle = _lease is not { } lease
+                || (Mode == Configuration.PoolMode.Session && lease.IsQuiet && lease.Server.TransactionStatus == Protocol.Messages.TransactionStatus.Idle);
         }
 
         if (idle)

@@ -6,7 +6,6 @@ using Sluice.Protocol.Messages;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Servers;
 using Sluice.Proxy.Statements;
-using Sluice.Proxy.Transport;
 using Sluice.Routing.Classification;
 
 namespace Sluice.Proxy.Clients;
@@ -63,11 +62,9 @@ internal sealed partial class ClientSession
     private static readonly string RefusalOnServerSql =
         $"DO $sluice$BEGIN RAISE EXCEPTION USING ERRCODE = '{SqlState.FeatureNotSupported}', MESSAGE = '{BlockRefusalMessage.Replace("'", "''", StringComparison.Ordinal)}'; END$sluice$";
 
-    private readonly Dictionary<string, PreparedStatement> _clientStatements = new(StringComparer.Ordinal);
-    private readonly ReplyQueue _replies = new();
+    // The client's statement names and what they stand for; made at its first named Parse (most clients never send one).
+    private Dictionary<string, PreparedStatement>? _clientStatements;
 
-    /// <summary>The reply whose message the server's last ErrorResponse answers. Pump only.</summary>
-    private PendingReply _failedReply;
     private long _lastActivity;
     private string? _lastStatementText;
     private List<KeyValuePair<string, string>>? _restoreAfterExecute;
@@ -92,9 +89,15 @@ internal sealed partial class ClientSession
     public bool IsPinned => _pinned;
 
     /// <summary>Transaction and statement modes rename named statements onto the shared, server-side copies.</summary>
-    private bool Renaming => _mode != PoolMode.Session && _runtime.Config.Pool.PreparedStatements;
+    private bool Renaming => _policy?.RenamesStatements == true;
 
     private static bool IsNamed(string? name) => !string.IsNullOrEmpty(name);
+
+    private bool TryGetClientStatement(string? name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PreparedStatement? statement)
+    {
+        statement = null;
+        return IsNamed(name) && _clientStatements is { } statements && statements.TryGetValue(name!, out statement);
+    }
 
     /// <summary>NeedMoreData when the part of the message that must be looked at has not arrived yet.</summary>
     private ReadStatus TryInspect(FrontendMessageCode code, FrameHeader header, ReadOnlySequence<byte> buffer, out Inspection inspection)
@@ -133,7 +136,7 @@ internal sealed partial class ClientSession
         {
             case FrontendMessageCode.Query:
                 var classification = Classify(payload);
-                if (_runtime.Config.Limits.SlowStatementLog > TimeSpan.Zero)
+                if (_policy!.SlowStatementLog > TimeSpan.Zero)
                 {
                     // Kept only when the slow-statement log is on: it costs a string per query.
                     _lastStatementText = SlowLogText(payload);
@@ -149,39 +152,6 @@ internal sealed partial class ClientSession
                 var (kind, name) = FrontendMessageReader.ReadCloseOrDescribe(payload);
                 return new Inspection(StatementName: name, TargetKind: kind);
         }
-    }
-
-    /// <summary>
-    /// Statement text for a log line with every quoted literal replaced by '?': a statement may carry a password
-    /// (ALTER ROLE … PASSWORD '…') and secrets never reach a log.
-    /// </summary>
-    internal static string RedactLiterals(string sql)
-    {
-        var builder = new StringBuilder(sql.Length);
-        var inLiteral = false;
-        for (var i = 0; i < sql.Length; i++)
-        {
-            var c = sql[i];
-            if (c == '\'')
-            {
-                if (inLiteral && i + 1 < sql.Length && sql[i + 1] == '\'')
-                {
-                    i++;
-                    continue;
-                }
-
-                inLiteral = !inLiteral;
-                builder.Append(inLiteral ? "'?" : "'");
-                continue;
-            }
-
-            if (!inLiteral)
-            {
-                builder.Append(c);
-            }
-        }
-
-        return builder.ToString();
     }
 
     private static string SlowLogText(ReadOnlySequence<byte> payload)
@@ -225,7 +195,7 @@ internal sealed partial class ClientSession
             return routeAnswer;
         }
 
-        if (_mode == PoolMode.Statement && classification.IsBegin)
+        if (Mode == PoolMode.Statement && classification.IsBegin)
         {
             return classification.Statements.Count == 1 ? BlockRefusalOrOpening : BlockRefusal;
         }
@@ -333,8 +303,9 @@ internal sealed partial class ClientSession
     /// batch to its Sync (the proxy does not even send it) and rolls back what ran earlier in the batch. True when the
     /// message was refused so; false when it goes to the server as it is.
     /// </summary>
-    private bool RefuseOnServer(ServerConnection server, FrontendMessageCode code, FrameHeader header, bool pipelined, in Inspection inspection)
+    private bool RefuseOnServer(ServerLease lease, FrontendMessageCode code, FrameHeader header, bool pipelined, in Inspection inspection)
     {
+        var server = lease.Server;
         var answer = inspection.LocalAnswer;
         if (answer is null && _refusedBlock != TransactionStatus.Idle
             && code is not (FrontendMessageCode.Sync or FrontendMessageCode.Flush or FrontendMessageCode.CopyData or FrontendMessageCode.CopyDone or FrontendMessageCode.CopyFail))
@@ -364,16 +335,16 @@ internal sealed partial class ClientSession
             if (code is FrontendMessageCode.Query or FrontendMessageCode.FunctionCall)
             {
                 MessageWriter.WriteQuery(output, RefusalOnServerSql);
-                _replies.Enqueue(new PendingReply(ReplyTo.Query, ReplyAction.Forward));
+                lease.Replies.Enqueue(new PendingReply(ReplyTo.Query, ReplyAction.Forward));
             }
             else
             {
                 MessageWriter.WriteParse(output, "", RefusalOnServerSql, []);
                 MessageWriter.WriteBind(output, "", "");
                 MessageWriter.WriteExecute(output, "");
-                _replies.Enqueue(new PendingReply(ReplyTo.Parse, ReplyAction.Swallow));
-                _replies.Enqueue(new PendingReply(ReplyTo.Bind, ReplyAction.Swallow));
-                _replies.Enqueue(new PendingReply(ReplyTo.Execute, ReplyAction.Forward));
+                lease.Replies.Enqueue(new PendingReply(ReplyTo.Parse, ReplyAction.Swallow));
+                lease.Replies.Enqueue(new PendingReply(ReplyTo.Bind, ReplyAction.Swallow));
+                lease.Replies.Enqueue(new PendingReply(ReplyTo.Execute, ReplyAction.Forward));
             }
         }
 
@@ -383,7 +354,7 @@ internal sealed partial class ClientSession
             _discardUntilSync = true;
         }
 
-        _clientSkip = header.FrameLength;
+        _fromClient.Skip(header.FrameLength);
         return true;
     }
 
@@ -447,9 +418,10 @@ internal sealed partial class ClientSession
     /// Copies (or rewrites) one client message to the lent server. True when a made-up reply was queued that the pump
     /// may have to send without a server message to prompt it.
     /// </summary>
-    private bool Forward(ServerConnection server, FrontendMessageCode code, FrameHeader header, ref ReadOnlySequence<byte> buffer, in Inspection inspection)
+    private bool Forward(ServerLease lease, FrontendMessageCode code, FrameHeader header, ref ReadOnlySequence<byte> buffer, in Inspection inspection)
     {
-        if (_mode == PoolMode.Statement && RefuseOnServer(server, code, header, pipelined: buffer.Length > header.FrameLength, inspection))
+        var server = lease.Server;
+        if (Mode == PoolMode.Statement && RefuseOnServer(lease, code, header, pipelined: buffer.Length > header.FrameLength, inspection))
         {
             return false;
         }
@@ -464,7 +436,7 @@ internal sealed partial class ClientSession
             restore = null;
         }
 
-        if (Renaming && ForwardRenamed(server, code, header, ref buffer, inspection, out var fake))
+        if (Renaming && ForwardRenamed(lease, code, header, ref buffer, inspection, out var fake))
         {
             return fake;
         }
@@ -473,20 +445,20 @@ internal sealed partial class ClientSession
         {
             lock (_linkLock)
             {
-                _replies.Enqueue(new PendingReply(replyTo, ReplyAction.Forward));
+                lease.Replies.Enqueue(new PendingReply(replyTo, ReplyAction.Forward));
             }
         }
 
-        _clientRemaining = header.FrameLength;
-        var whole = FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, output);
+        _fromClient.Forward(header.FrameLength);
+        var whole = _fromClient.Move(ref buffer, output);
         if (restore is not null)
         {
-            InjectRestore(server, restore, simpleQuery: true);
+            InjectRestore(lease, restore, simpleQuery: true);
         }
         else if (code == FrontendMessageCode.Execute && whole && _restoreAfterExecute is { } afterExecute)
         {
             _restoreAfterExecute = null;
-            InjectRestore(server, afterExecute, simpleQuery: false);
+            InjectRestore(lease, afterExecute, simpleQuery: false);
         }
 
         return false;
@@ -496,8 +468,9 @@ internal sealed partial class ClientSession
     /// Statement-name rewriting for transaction mode; false when the message is not a named-statement one and goes
     /// through unchanged.
     /// </summary>
-    private bool ForwardRenamed(ServerConnection server, FrontendMessageCode code, FrameHeader header, ref ReadOnlySequence<byte> buffer, in Inspection inspection, out bool fake)
+    private bool ForwardRenamed(ServerLease lease, FrontendMessageCode code, FrameHeader header, ref ReadOnlySequence<byte> buffer, in Inspection inspection, out bool fake)
     {
+        var server = lease.Server;
         var output = server.Connection.Output;
         fake = false;
         switch (code)
@@ -505,42 +478,42 @@ internal sealed partial class ClientSession
             case FrontendMessageCode.Parse when inspection.Parse is { } parse && IsNamed(parse.StatementName):
                 var statement = _runtime.PreparedStatements.GetOrAdd(parse.Query, parse.ParameterTypes);
                 statement.Classification ??= inspection.Classification;
-                _clientStatements[parse.StatementName] = statement;
+                (_clientStatements ??= new(StringComparer.Ordinal))[parse.StatementName] = statement;
                 lock (_linkLock)
                 {
                     if (server.Statements.Contains(statement))
                     {
                         server.Statements.Touch(statement);
-                        _replies.Enqueue(new PendingReply(ReplyTo.Parse, ReplyAction.Fake));
+                        lease.Replies.Enqueue(new PendingReply(ReplyTo.Parse, ReplyAction.Fake));
                         fake = true;
                     }
                     else
                     {
-                        PrepareLocked(server, statement, ReplyAction.Forward, parse.StatementName);
+                        PrepareLocked(lease, statement, ReplyAction.Forward, parse.StatementName);
                     }
                 }
 
                 buffer = buffer.Slice(header.FrameLength);
                 return true;
-            case FrontendMessageCode.Bind when IsNamed(inspection.StatementName) && _clientStatements.TryGetValue(inspection.StatementName!, out var bound):
+            case FrontendMessageCode.Bind when TryGetClientStatement(inspection.StatementName, out var bound):
                 lock (_linkLock)
                 {
-                    EnsurePreparedLocked(server, bound, inspection.StatementName!);
-                    _replies.Enqueue(new PendingReply(ReplyTo.Bind, ReplyAction.Forward, bound, inspection.StatementName));
+                    EnsurePreparedLocked(lease, bound, inspection.StatementName!);
+                    lease.Replies.Enqueue(new PendingReply(ReplyTo.Bind, ReplyAction.Forward, bound, inspection.StatementName));
                 }
 
                 var rest = (int)(header.FrameLength - inspection.PrefixLength);
                 MessageWriter.WriteBindPrefix(output, inspection.Portal!, bound.ServerName, rest);
                 buffer = buffer.Slice(inspection.PrefixLength);
-                _clientRemaining = rest;
-                FrameCopier.CopyChunk(ref buffer, ref _clientRemaining, output);
+                _fromClient.Forward(rest);
+                _fromClient.Move(ref buffer, output);
                 return true;
             case FrontendMessageCode.Describe when inspection.TargetKind == (byte)'S' && IsNamed(inspection.StatementName)
-                                                   && _clientStatements.TryGetValue(inspection.StatementName!, out var described):
+                                                   && TryGetClientStatement(inspection.StatementName, out var described):
                 lock (_linkLock)
                 {
-                    EnsurePreparedLocked(server, described, inspection.StatementName!);
-                    _replies.Enqueue(new PendingReply(ReplyTo.Describe, ReplyAction.Forward, described, inspection.StatementName));
+                    EnsurePreparedLocked(lease, described, inspection.StatementName!);
+                    lease.Replies.Enqueue(new PendingReply(ReplyTo.Describe, ReplyAction.Forward, described, inspection.StatementName));
                 }
 
                 MessageWriter.WriteDescribe(output, (byte)'S', described.ServerName);
@@ -548,10 +521,10 @@ internal sealed partial class ClientSession
                 return true;
             case FrontendMessageCode.Close when inspection.TargetKind == (byte)'S' && IsNamed(inspection.StatementName):
                 // The shared copy stays on the server for other clients; this client just forgets its name.
-                _clientStatements.Remove(inspection.StatementName!);
+                _clientStatements?.Remove(inspection.StatementName!);
                 lock (_linkLock)
                 {
-                    _replies.Enqueue(new PendingReply(ReplyTo.Close, ReplyAction.Fake));
+                    lease.Replies.Enqueue(new PendingReply(ReplyTo.Close, ReplyAction.Fake));
                 }
 
                 fake = true;
@@ -575,32 +548,34 @@ internal sealed partial class ClientSession
     };
 
     /// <summary>Injects a Parse for a statement the server lacks (its success reply swallowed). Under _linkLock.</summary>
-    private void EnsurePreparedLocked(ServerConnection server, PreparedStatement statement, string clientName)
+    private void EnsurePreparedLocked(ServerLease lease, PreparedStatement statement, string clientName)
     {
+        var server = lease.Server;
         if (server.Statements.Contains(statement))
         {
             server.Statements.Touch(statement);
             return;
         }
 
-        PrepareLocked(server, statement, ReplyAction.Swallow, clientName);
+        PrepareLocked(lease, statement, ReplyAction.Swallow, clientName);
     }
 
     /// <summary>
     /// Sends the statement's Parse, first closing the coldest statement when the server's set is full. The client's
     /// name for it goes with the reply, so an error about it can name the client's statement. Under _linkLock.
     /// </summary>
-    private void PrepareLocked(ServerConnection server, PreparedStatement statement, ReplyAction action, string clientName)
+    private void PrepareLocked(ServerLease lease, PreparedStatement statement, ReplyAction action, string clientName)
     {
+        var server = lease.Server;
         var output = server.Connection.Output;
-        if (server.Statements.Add(statement, _runtime.Config.Pool.PreparedStatementsPerServer) is { } evicted)
+        if (server.Statements.Add(statement, _policy!.StatementsPerServer) is { } evicted)
         {
             MessageWriter.WriteClose(output, (byte)'S', evicted.ServerName);
-            _replies.Enqueue(new PendingReply(ReplyTo.Close, ReplyAction.Swallow));
+            lease.Replies.Enqueue(new PendingReply(ReplyTo.Close, ReplyAction.Swallow));
         }
 
         output.Write(statement.ParseMessage);
-        _replies.Enqueue(new PendingReply(ReplyTo.Parse, action, statement, clientName));
+        lease.Replies.Enqueue(new PendingReply(ReplyTo.Parse, action, statement, clientName));
     }
 
     /// <summary>
@@ -664,7 +639,7 @@ internal sealed partial class ClientSession
     /// <summary>Ties the client to its server until it leaves (transaction and statement modes).</summary>
     private void Pin(SessionPinReasons reasons)
     {
-        if (_mode == PoolMode.Session)
+        if (Mode == PoolMode.Session)
         {
             return;
         }
@@ -726,7 +701,7 @@ internal sealed partial class ClientSession
             case FrontendMessageCode.Bind:
                 _settingsJournal.Add(JournalEntry.FailurePoint);
                 _boundStatement = !IsNamed(inspection.StatementName) ? _unnamedStatement
-                    : _clientStatements.TryGetValue(inspection.StatementName!, out var named) ? named.Classification
+                    : TryGetClientStatement(inspection.StatementName, out var named) ? named.Classification
                     : null;
                 break;
             case FrontendMessageCode.Execute:
@@ -819,8 +794,9 @@ internal sealed partial class ClientSession
     /// Puts the client's startup settings back after its reset, with replies the client never sees: a simple Query
     /// after a simple Query, or Parse/Bind/Execute/Close inside an extended-protocol batch (its own Sync ends it).
     /// </summary>
-    private void InjectRestore(ServerConnection server, List<KeyValuePair<string, string>> settings, bool simpleQuery)
+    private void InjectRestore(ServerLease lease, List<KeyValuePair<string, string>> settings, bool simpleQuery)
     {
+        var server = lease.Server;
         var sql = SessionParameters.SetConfigSql(settings);
         var output = server.Connection.Output;
         lock (_linkLock)
@@ -828,8 +804,8 @@ internal sealed partial class ClientSession
             if (simpleQuery)
             {
                 MessageWriter.WriteQuery(output, sql);
-                _replies.Enqueue(new PendingReply(ReplyTo.Query, ReplyAction.Swallow));
-                _pendingReady++;
+                lease.Replies.Enqueue(new PendingReply(ReplyTo.Query, ReplyAction.Swallow));
+                lease.PendingReady++;
                 _settingsJournal.AddSettings(settings, server.ReportedParameters);
                 _settingsJournal.EndBatch();
             }
@@ -840,10 +816,10 @@ internal sealed partial class ClientSession
                 MessageWriter.WriteBind(output, "", Name);
                 MessageWriter.WriteExecute(output, "");
                 MessageWriter.WriteClose(output, (byte)'S', Name);
-                _replies.Enqueue(new PendingReply(ReplyTo.Parse, ReplyAction.Swallow));
-                _replies.Enqueue(new PendingReply(ReplyTo.Bind, ReplyAction.Swallow));
-                _replies.Enqueue(new PendingReply(ReplyTo.Execute, ReplyAction.Swallow));
-                _replies.Enqueue(new PendingReply(ReplyTo.Close, ReplyAction.Swallow));
+                lease.Replies.Enqueue(new PendingReply(ReplyTo.Parse, ReplyAction.Swallow));
+                lease.Replies.Enqueue(new PendingReply(ReplyTo.Bind, ReplyAction.Swallow));
+                lease.Replies.Enqueue(new PendingReply(ReplyTo.Execute, ReplyAction.Swallow));
+                lease.Replies.Enqueue(new PendingReply(ReplyTo.Close, ReplyAction.Swallow));
                 _settingsJournal.AddSettings(settings, server.ReportedParameters);
             }
         }
@@ -851,7 +827,7 @@ internal sealed partial class ClientSession
 
     private void ForgetStatements(ServerConnection server)
     {
-        _clientStatements.Clear();
+        _clientStatements?.Clear();
         lock (_linkLock)
         {
             server.Statements.Clear();
@@ -859,11 +835,12 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>Prompts the pump to send made-up replies now: no server message may come to prompt it.</summary>
-    private void WakePump(ServerConnection server)
+    private void WakePump(ServerLease lease)
     {
+        var server = lease.Server;
         lock (_linkLock)
         {
-            if (_server != server || !_replies.HeadIsFake)
+            if (_lease != lease || !lease.Replies.HeadIsFake)
             {
                 return;
             }
@@ -873,19 +850,19 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>Sends the made-up replies now at the head of the queue. Pump only.</summary>
-    private void WriteDueFakes(PipeWriter output)
+    private void WriteDueFakes(ServerLease lease, PipeWriter output)
     {
         lock (_linkLock)
         {
-            WriteDueFakesLocked(output);
+            WriteDueFakesLocked(lease, output);
         }
     }
 
-    private void WriteDueFakesLocked(PipeWriter output)
+    private static void WriteDueFakesLocked(ServerLease lease, PipeWriter output)
     {
-        while (_replies.TryPeek(out var head) && head.Action == ReplyAction.Fake)
+        while (lease.Replies.TryPeek(out var head) && head.Action == ReplyAction.Fake)
         {
-            _replies.Dequeue();
+            lease.Replies.Dequeue();
             if (head.To == ReplyTo.Parse)
             {
                 MessageWriter.WriteParseComplete(output);
@@ -904,10 +881,10 @@ internal sealed partial class ClientSession
     /// one back. An error that names the shared copy ("sluice_7") is rewritten to name the client's statement. True
     /// when the error was written here, rewritten. Pump only, right after <see cref="TakeReply"/> let the error through.
     /// </summary>
-    private bool ForwardStatementError(ErrorFields error, in ReadOnlySequence<byte> payload, PipeWriter output)
+    private bool ForwardStatementError(ServerLease lease, ErrorFields error, in ReadOnlySequence<byte> payload, PipeWriter output)
     {
-        var failed = _failedReply;
-        _failedReply = default;
+        var failed = lease.FailedReply;
+        lease.FailedReply = default;
         if (failed.Statement is not { } statement)
         {
             return false;
@@ -928,10 +905,11 @@ internal sealed partial class ClientSession
     /// Matches one server message against the replies owed; false when it must not reach the client (the success
     /// reply to an injected Parse or Close). Pump only.
     /// </summary>
-    private bool TakeReply(ServerConnection server, BackendMessageCode code, PipeWriter output)
+    private bool TakeReply(ServerLease lease, BackendMessageCode code, PipeWriter output)
     {
+        var server = lease.Server;
         if (code is BackendMessageCode.NoticeResponse or BackendMessageCode.ParameterStatus or BackendMessageCode.NotificationResponse
-            || (_replies.AllForwarded && !ReplyQueue.MayEnd(code)))
+            || (lease.Replies.AllForwarded && !ReplyQueue.MayEnd(code)))
         {
             // The common case of a large result: rows pass without taking the lock.
             return true;
@@ -939,9 +917,9 @@ internal sealed partial class ClientSession
 
         lock (_linkLock)
         {
-            WriteDueFakesLocked(output);
-            _failedReply = default;
-            if (!_replies.TryPeek(out var head))
+            WriteDueFakesLocked(lease, output);
+            lease.FailedReply = default;
+            if (!lease.Replies.TryPeek(out var head))
             {
                 return true;
             }
@@ -953,12 +931,12 @@ internal sealed partial class ClientSession
                     return true;
                 }
 
-                _failedReply = head;
+                lease.FailedReply = head;
 
                 // An extended-protocol message failed: the server skips everything up to Sync, made-up replies included.
-                while (_replies.TryPeek(out var skipped) && skipped.To != ReplyTo.Sync)
+                while (lease.Replies.TryPeek(out var skipped) && skipped.To != ReplyTo.Sync)
                 {
-                    _replies.Dequeue();
+                    lease.Replies.Dequeue();
                     if (skipped.To == ReplyTo.Parse && skipped.Statement is { } notPrepared && skipped.Action != ReplyAction.Fake)
                     {
                         server.Statements.Remove(notPrepared);
@@ -971,12 +949,12 @@ internal sealed partial class ClientSession
             if (code == BackendMessageCode.ReadyForQuery && head.To is not (ReplyTo.Query or ReplyTo.Sync))
             {
                 // Out of step (should not happen): drop what the server will never answer.
-                while (_replies.TryPeek(out var stale) && stale.To is not (ReplyTo.Query or ReplyTo.Sync))
+                while (lease.Replies.TryPeek(out var stale) && stale.To is not (ReplyTo.Query or ReplyTo.Sync))
                 {
-                    _replies.Dequeue();
+                    lease.Replies.Dequeue();
                 }
 
-                if (!_replies.TryPeek(out head))
+                if (!lease.Replies.TryPeek(out head))
                 {
                     return true;
                 }
@@ -988,7 +966,7 @@ internal sealed partial class ClientSession
                 return head.Action != ReplyAction.Swallow;
             }
 
-            _replies.Dequeue();
+            lease.Replies.Dequeue();
             return head.Action != ReplyAction.Swallow;
         }
     }

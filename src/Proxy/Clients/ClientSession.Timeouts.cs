@@ -11,45 +11,35 @@ namespace Sluice.Proxy.Clients;
 /// </summary>
 internal sealed partial class ClientSession
 {
-    private bool _statementCancelSent;
-    private Configuration.ProxyConfig? _userSource;
     private (string SqlState, string Message)? _closeError;
 
     public void CheckTimeouts()
     {
-        var config = _runtime.Config;
-        if (_user is null)
+        if (_policy is null)
         {
             return;
         }
 
-        if (!ReferenceEquals(config, _userSource))
-        {
-            // A reload: per-user overrides apply to clients already connected too.
-            _user = config.FindUser(_userName) ?? _user;
-            _userSource = config;
-        }
-
-        var user = _user;
-
-        var statementTimeout = user.StatementTimeout ?? config.Limits.StatementTimeout;
-        var idleInTransactionTimeout = user.IdleInTransactionTimeout ?? config.Limits.IdleInTransactionTimeout;
-        var clientIdleTimeout = config.Limits.ClientIdleTimeout;
-
+        // Between transactions nothing runs whose rules could change: client_idle_timeout comes from the config as it
+        // is now. The other two come from the policy the running transaction started with.
+        var clientIdleTimeout = _runtime.Config.Limits.ClientIdleTimeout;
         ServerConnection? cancelOn = null;
         string? closeReason = null;
+        TimeSpan statementTimeout;
         lock (_linkLock)
         {
-            if (_server is { } server)
+            statementTimeout = _policy.StatementTimeout;
+            var idleInTransactionTimeout = _policy.IdleInTransactionTimeout;
+            if (_lease is { } lease)
             {
-                if (statementTimeout > TimeSpan.Zero && _pendingReady > 0 && _queryStart != 0 && !_statementCancelSent
-                    && Stopwatch.GetElapsedTime(_queryStart) > statementTimeout)
+                if (statementTimeout > TimeSpan.Zero && lease.PendingReady > 0 && lease.QueryStart != 0 && !lease.StatementCancelSent
+                    && Stopwatch.GetElapsedTime(lease.QueryStart) > statementTimeout)
                 {
-                    _statementCancelSent = true;
-                    cancelOn = server;
+                    lease.StatementCancelSent = true;
+                    cancelOn = lease.Server;
                 }
-                else if (idleInTransactionTimeout > TimeSpan.Zero && _pendingReady == 0 && !_unsynced
-                         && server.TransactionStatus != TransactionStatus.Idle && Stopwatch.GetElapsedTime(_lastActivity) > idleInTransactionTimeout)
+                else if (idleInTransactionTimeout > TimeSpan.Zero && lease.PendingReady == 0 && !lease.Unsynced
+                         && lease.Server.TransactionStatus != TransactionStatus.Idle && Stopwatch.GetElapsedTime(_lastActivity) > idleInTransactionTimeout)
                 {
                     closeReason = "idle_in_transaction_timeout";
                     _closeError = (SqlState.IdleInTransactionSessionTimeout, "terminating connection due to idle-in-transaction timeout");

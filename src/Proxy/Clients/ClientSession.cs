@@ -33,7 +33,7 @@ internal sealed partial class ClientSession
     private UserConfig? _user;
     private ServerPool? _pool;
     private DatabaseStats? _stats;
-    private PoolMode _mode;
+    private SessionPolicy? _policy;
     private int _cancelProcessId;
     private bool _countedUser;
     private bool _countedClient;
@@ -53,7 +53,8 @@ internal sealed partial class ClientSession
 
     public string RemoteAddress => _client.RemoteEndPoint?.ToString() ?? "unknown";
 
-    public PoolMode Mode => _mode;
+    /// <summary>The pool mode the client logged in with (Session for the admin console).</summary>
+    public PoolMode Mode => _policy?.Mode ?? PoolMode.Session;
 
     /// <summary>active (linked to a server), waiting (for one), idle.</summary>
     public string State => _waiting ? "waiting" : IsLinked ? "active" : "idle";
@@ -72,7 +73,7 @@ internal sealed partial class ClientSession
                 return;
             }
 
-            LogConnected(_logger, _userName, _databaseName, RemoteAddress, _mode);
+            LogConnected(_logger, _userName, _databaseName, RemoteAddress, Mode);
             await RelayAsync();
         }
         catch (ProtocolViolationException ex)
@@ -108,7 +109,7 @@ internal sealed partial class ClientSession
         ServerConnection? server;
         lock (_linkLock)
         {
-            server = _server;
+            server = _lease?.Server;
         }
 
         return server is null ? Task.CompletedTask : server.SendCancelAsync(cancellationToken);
@@ -213,7 +214,7 @@ internal sealed partial class ClientSession
             ?? _runtime.Health.Select(databaseConfig, RouteKind.Read).Server
             ?? databaseConfig.Servers.FirstOrDefault(s => s.Role != ServerRole.Replica) ?? databaseConfig.Servers[0];
         _pool = _runtime.Pools.GetPool(config, databaseConfig, user, server);
-        _mode = _pool.Settings.Mode;
+        _policy = SessionPolicy.AtLogin(config, _pool.Settings.Mode, user);
 
         IReadOnlyDictionary<string, string> serverParameters;
         try
@@ -360,8 +361,8 @@ internal sealed partial class ClientSession
         {
             // The pump stops first: until then it may be writing to this client. The client is told why it is closed
             // before the server is cleaned, which can take a while (a cancel, a drain, a rollback).
-            await StopPumpAsync();
-            if (_closeError is { } closeError && _pumpRemaining == 0)
+            var stopped = await StopPumpAsync();
+            if (_closeError is { } closeError && stopped?.FromServer.InFrame != true)
             {
                 await TryFailClientAsync(closeError.SqlState, closeError.Message);
             }

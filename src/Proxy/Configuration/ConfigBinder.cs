@@ -1,8 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Sluice.Protocol.Authentication;
+using Sluice.Proxy.Configuration.Keys;
 using Sluice.Proxy.Configuration.Toml;
 using Sluice.Routing.Topology;
 
@@ -32,9 +31,9 @@ internal sealed class ConfigBinder
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(fileName);
-        if (!TomlParser.TryParse(text, out var document, out var syntaxError))
+        if (!TomlTree.TryParse(text, fileName, out var document, out var syntaxErrors))
         {
-            return new ConfigBindResult(null, [new ConfigError(fileName, syntaxError.Line, syntaxError.Message)], []);
+            return new ConfigBindResult(null, syntaxErrors, []);
         }
 
         var binder = new ConfigBinder(fileName);
@@ -51,20 +50,26 @@ internal sealed class ConfigBinder
     private ProxyConfig BindDocument(TomlTable document)
     {
         var root = new ConfigTable(this, document, "", "the top level");
-        var (server, adminUsers) = BindServer(root.Table("server", "server"));
+        var serverTable = root.Table("server", "server");
+        var server = BindSection(serverTable, ConfigKeys.Server);
         var tls = BindTls(root.Table("tls", "tls"));
         var pool = BindPool(root.Table("pool", "pool"));
-        var limits = BindLimits(root.Table("limits", "limits"));
+        var limits = BindSection(root.Table("limits", "limits"), ConfigKeys.Limits);
         var routing = BindRouting(root.Table("routing", "routing"));
         var users = BindUsers(root.Tables("users", "users"));
         var databases = BindDatabases(root.Tables("databases", "databases"), server, pool);
         root.ReportUnknownKeys();
 
-        foreach (var adminUser in adminUsers)
+        if (serverTable is not null && !serverTable.IsInvalid("admin_users"))
         {
-            if (!users.Any(user => user.Name == adminUser.Value))
+            var lines = serverTable.ItemLines("admin_users");
+            for (var i = 0; i < server.AdminUsers.Length; i++)
             {
-                Warning(adminUser.Line, $"admin user '{adminUser.Value}' has no [[users]] entry, so it cannot log in to the admin console");
+                var adminUser = server.AdminUsers[i];
+                if (!users.Any(user => user.Name == adminUser))
+                {
+                    Warning(i < lines.Count ? lines[i] : serverTable.Line, $"admin user '{adminUser}' has no [[users]] entry, so it cannot log in to the admin console");
+                }
             }
         }
 
@@ -80,94 +85,44 @@ internal sealed class ConfigBinder
         };
     }
 
-    private (ServerSection Server, ImmutableArray<TomlString> AdminUsers) BindServer(ConfigTable? table)
+    /// <summary>A section's keys from the key table; every key it does not know is an error.</summary>
+    private static TSection BindSection<TSection>(ConfigTable? table, ConfigKeyGroup<TSection> keys)
+        where TSection : class
     {
-        var defaults = new ServerSection();
         if (table is null)
         {
-            return (defaults, []);
+            return keys.Blank();
         }
 
-        var listen = table.StringArray("listen");
-        if (listen is { IsEmpty: true })
-        {
-            Error(table.LineOf("listen"), "server.listen must list at least one address, e.g. [\"127.0.0.1:6432\"]");
-        }
-
-        foreach (var address in listen ?? [])
-        {
-            if (!ListenAddress.TryParse(address.Value, out _, out var reason))
-            {
-                Error(address.Line, $"server.listen: invalid address \"{address.Value}\": {reason}");
-            }
-        }
-
-        var httpListen = table.String("http_listen");
-        if (!string.IsNullOrEmpty(httpListen) && !ListenAddress.TryParse(httpListen, out _, out var httpReason))
-        {
-            Error(table.LineOf("http_listen"), $"server.http_listen: invalid address \"{httpListen}\": {httpReason} (or \"\" for no HTTP listener)");
-        }
-
-        var maxClientConnections = table.Int("max_client_connections", 1);
-        var adminDatabase = table.String("admin_database", allowEmpty: false);
-        var adminUsers = table.StringArray("admin_users");
-        var shutdownTimeout = table.Duration("shutdown_timeout");
-        var allow = table.StringArray("allow");
-        foreach (var block in allow ?? [])
-        {
-            if (!IsValidCidr(block.Value, out var reason))
-            {
-                Error(block.Line, $"server.allow: {reason}");
-            }
-        }
-
+        var section = keys.Bind(table);
         table.ReportUnknownKeys();
-        var server = new ServerSection
-        {
-            Listen = listen is { } l ? [.. l.Select(value => value.Value)] : defaults.Listen,
-            HttpListen = httpListen ?? defaults.HttpListen,
-            MaxClientConnections = maxClientConnections ?? defaults.MaxClientConnections,
-            AdminDatabase = adminDatabase ?? defaults.AdminDatabase,
-            AdminUsers = adminUsers is { } a ? [.. a.Select(value => value.Value)] : defaults.AdminUsers,
-            ShutdownTimeout = shutdownTimeout ?? defaults.ShutdownTimeout,
-            Allow = allow is { } blocks ? [.. blocks.Select(value => value.Value)] : defaults.Allow,
-        };
-        return (server, adminUsers ?? []);
+        return section;
     }
 
     private TlsSection BindTls(ConfigTable? table)
     {
-        var defaults = new TlsSection();
+        var tls = BindSection(table, ConfigKeys.Tls);
         if (table is null)
         {
-            return defaults;
+            return tls;
         }
 
-        var mode = table.Enum("mode", ConfigNames.TlsMode) ?? defaults.Mode;
-        var certFile = table.String("cert_file") ?? defaults.CertFile;
-        var keyFile = table.String("key_file") ?? defaults.KeyFile;
-        var serverMode = table.Enum("server_mode", ConfigNames.ServerTlsMode) ?? defaults.ServerMode;
-        var serverCaFile = table.String("server_ca_file") ?? defaults.ServerCaFile;
-        table.ReportUnknownKeys();
-
-        if (mode != TlsMode.Disable)
+        if (tls.Mode != TlsMode.Disable)
         {
-            RequireFile(table, "cert_file", certFile, "mode", ConfigNames.TlsMode.Format(mode));
-            RequireFile(table, "key_file", keyFile, "mode", ConfigNames.TlsMode.Format(mode));
+            RequireFile(table, "cert_file", tls.CertFile, "mode", ConfigNames.TlsMode.Format(tls.Mode));
+            RequireFile(table, "key_file", tls.KeyFile, "mode", ConfigNames.TlsMode.Format(tls.Mode));
         }
 
-        if (serverMode != ServerTlsMode.Disable && serverCaFile.Length > 0)
+        if (tls.ServerMode != ServerTlsMode.Disable && tls.ServerCaFile.Length > 0)
         {
-            RequireFile(table, "server_ca_file", serverCaFile, "server_mode", ConfigNames.ServerTlsMode.Format(serverMode));
+            RequireFile(table, "server_ca_file", tls.ServerCaFile, "server_mode", ConfigNames.ServerTlsMode.Format(tls.ServerMode));
         }
 
-        return new TlsSection
+        return tls with
         {
-            Mode = mode,
-            CertFile = ResolvePath(certFile),
-            KeyFile = ResolvePath(keyFile),
-            ServerMode = serverMode,
-            ServerCaFile = ResolvePath(serverCaFile),
+            CertFile = ResolvePath(tls.CertFile),
+            KeyFile = ResolvePath(tls.KeyFile),
+            ServerCaFile = ResolvePath(tls.ServerCaFile),
         };
     }
 
@@ -188,27 +143,8 @@ internal sealed class ConfigBinder
 
     private PoolSection BindPool(ConfigTable? table)
     {
-        var defaults = new PoolSection();
-        if (table is null)
-        {
-            return defaults;
-        }
-
-        var pool = new PoolSection
-        {
-            Mode = table.Enum("mode", ConfigNames.PoolMode) ?? defaults.Mode,
-            Size = table.Int("size", 1) ?? defaults.Size,
-            MinSize = table.Int("min_size", 0) ?? defaults.MinSize,
-            CheckoutTimeout = table.Duration("checkout_timeout") ?? defaults.CheckoutTimeout,
-            ServerIdleTimeout = table.Duration("server_idle_timeout") ?? defaults.ServerIdleTimeout,
-            ServerLifetime = table.Duration("server_lifetime") ?? defaults.ServerLifetime,
-            ResetQuery = table.String("reset_query") ?? defaults.ResetQuery,
-            PreparedStatements = table.Bool("prepared_statements") ?? defaults.PreparedStatements,
-            PreparedStatementsPerServer = table.Int("prepared_statements_per_server", 1) ?? defaults.PreparedStatementsPerServer,
-            ServerConnectTimeout = table.Duration("server_connect_timeout") ?? defaults.ServerConnectTimeout,
-        };
-        table.ReportUnknownKeys();
-        if (pool.MinSize > pool.Size)
+        var pool = BindSection(table, ConfigKeys.Pool);
+        if (table is not null && pool.MinSize > pool.Size)
         {
             Error(table.LineOf("min_size"), $"pool.min_size {pool.MinSize} is larger than pool.size {pool.Size}");
         }
@@ -216,60 +152,25 @@ internal sealed class ConfigBinder
         return pool;
     }
 
-    private static LimitsSection BindLimits(ConfigTable? table)
-    {
-        var defaults = new LimitsSection();
-        if (table is null)
-        {
-            return defaults;
-        }
-
-        var limits = new LimitsSection
-        {
-            StatementTimeout = table.Duration("statement_timeout") ?? defaults.StatementTimeout,
-            IdleInTransactionTimeout = table.Duration("idle_in_transaction_timeout") ?? defaults.IdleInTransactionTimeout,
-            ClientIdleTimeout = table.Duration("client_idle_timeout") ?? defaults.ClientIdleTimeout,
-            ClientLoginTimeout = table.Duration("client_login_timeout") ?? defaults.ClientLoginTimeout,
-            SlowStatementLog = table.Duration("slow_statement_log") ?? defaults.SlowStatementLog,
-            MaxUserClientConnections = table.Int("max_user_client_connections", 0) ?? defaults.MaxUserClientConnections,
-        };
-        table.ReportUnknownKeys();
-        return limits;
-    }
-
+    /// <summary>read_your_writes = true is the older spelling of read_consistency = "session"; both written must agree.</summary>
     private RoutingSection BindRouting(ConfigTable? table)
     {
-        var defaults = new RoutingSection();
-        if (table is null)
+        var routing = BindSection(table, ConfigKeys.Routing);
+        if (table is null || !table.TryGet("read_your_writes", out var readYourWrites) || table.IsInvalid("read_your_writes"))
         {
-            return defaults;
+            return routing with { ReadYourWrites = routing.ReadConsistency == ReadConsistency.Session };
         }
 
-        var routing = new RoutingSection
+        if (!table.TryGet("read_consistency", out _))
         {
-            ReadWriteSplit = table.Bool("read_write_split") ?? defaults.ReadWriteSplit,
-            MaxReplicaLag = table.Duration("max_replica_lag") ?? defaults.MaxReplicaLag,
-            LagCheckInterval = table.Duration("lag_check_interval", allowZero: false) ?? defaults.LagCheckInterval,
-            HealthCheckInterval = table.Duration("health_check_interval", allowZero: false) ?? defaults.HealthCheckInterval,
-            BanTime = table.Duration("ban_time") ?? defaults.BanTime,
-            LoadBalancing = table.Enum("load_balancing", ConfigNames.LoadBalancing) ?? defaults.LoadBalancing,
-            ReadConsistency = table.Enum("read_consistency", ConfigNames.ReadConsistency) ?? defaults.ReadConsistency,
-            MaxReadWait = table.Duration("max_read_wait") ?? defaults.MaxReadWait,
-        };
-
-        // read_your_writes = true, the older spelling, means "session"; false changes nothing (the contract's example
-        // carries it, and copying that must not switch causal reads off).
-        if (table.Bool("read_your_writes") == true)
-        {
-            if (table.TryGet("read_consistency", out var explicitly) && routing.ReadConsistency != ReadConsistency.Session)
-            {
-                Error(explicitly.Line, "routing.read_your_writes = true contradicts routing.read_consistency; keep only read_consistency");
-            }
-
-            routing = routing with { ReadConsistency = ReadConsistency.Session };
+            return routing with { ReadConsistency = routing.ReadYourWrites ? ReadConsistency.Session : routing.ReadConsistency };
         }
 
-        table.ReportUnknownKeys();
+        if (!table.IsInvalid("read_consistency") && routing.ReadYourWrites != (routing.ReadConsistency == ReadConsistency.Session))
+        {
+            Error(readYourWrites.Line, $"routing.read_your_writes = {(routing.ReadYourWrites ? "true" : "false")} contradicts routing.read_consistency = \"{ConfigNames.ReadConsistency.Format(routing.ReadConsistency)}\"; keep only read_consistency");
+        }
+
         return routing;
     }
 
@@ -280,26 +181,11 @@ internal sealed class ConfigBinder
         foreach (var table in tables)
         {
             var name = RequiredName(table, "user", seen);
-            var password = table.String("password");
-            var auth = table.Enum("auth", ConfigNames.AuthMethod);
-            var user = new UserConfig
-            {
-                Name = name ?? "",
-                Password = password,
-                Auth = auth ?? AuthMethod.ScramSha256,
-                MaxClientConnections = table.Int("max_client_connections", 0),
-                StatementTimeout = table.Duration("statement_timeout"),
-                IdleInTransactionTimeout = table.Duration("idle_in_transaction_timeout"),
-                PoolMode = table.Enum("pool_mode", ConfigNames.PoolMode),
-                PoolSize = table.Int("pool_size", 1),
-                ServerUser = table.String("server_user", allowEmpty: false),
-                ServerPassword = table.String("server_password"),
-            };
+            var user = ConfigKeys.Users.Bind(table) with { Name = name ?? "" };
             table.ReportUnknownKeys();
 
             // With an unreadable auth value, what the password should look like is unknown: that error is enough.
-            var authInvalid = auth is null && table.TryGet("auth", out _);
-            if (!authInvalid)
+            if (!table.IsInvalid("auth"))
             {
                 CheckCredentials(table, user);
             }
@@ -373,13 +259,9 @@ internal sealed class ConfigBinder
                 Error(table.LineOf("name"), $"database '{name}' has the name of the admin console (server.admin_database); clients could never reach it: rename one of them");
             }
 
-            var database = new DatabaseConfig
+            var database = ConfigKeys.Databases.Bind(table) with
             {
                 Name = name ?? "",
-                BackendDatabase = table.String("backend_database", allowEmpty: false),
-                PoolSize = table.Int("pool_size", 1),
-                MinPoolSize = table.Int("min_pool_size", 0),
-                PoolMode = table.Enum("pool_mode", ConfigNames.PoolMode),
                 Servers = BindServers(table, name ?? "?"),
             };
             table.ReportUnknownKeys();
@@ -407,16 +289,16 @@ internal sealed class ConfigBinder
             return [];
         }
 
-        if (array is null || array.Count == 0)
+        if (array is null || array.Items.Count == 0)
         {
             Error(database.LineOf("servers"), $"database '{databaseName}' has no servers; add servers = [ {{ host = \"127.0.0.1\", port = 5432, role = \"primary\" }} ]");
             return [];
         }
 
-        var servers = ImmutableArray.CreateBuilder<BackendServerConfig>(array.Count);
+        var servers = ImmutableArray.CreateBuilder<BackendServerConfig>(array.Items.Count);
         var seen = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         var primaryLines = new List<int>();
-        foreach (var item in array)
+        foreach (var item in array.Items)
         {
             if (item is not TomlTable serverTable)
             {
@@ -435,12 +317,7 @@ internal sealed class ConfigBinder
                 Error(table.LineOf("host"), $"databases.servers.host: {reason}");
             }
 
-            var server = new BackendServerConfig
-            {
-                Host = host ?? "",
-                Port = table.Int("port", 1, 65535) ?? 5432,
-                Role = table.Enum("role", ConfigNames.ServerRole) ?? ServerRole.Primary,
-            };
+            var server = ConfigKeys.Servers.Bind(table) with { Host = host ?? "" };
             table.ReportUnknownKeys();
 
             if (host is not null)
@@ -546,55 +423,6 @@ internal sealed class ConfigBinder
             && head[1].Length > 0 && Convert.TryFromBase64String(head[1], buffer, out _)
             && Convert.TryFromBase64String(keys[0], buffer, out var storedKeyLength) && storedKeyLength == 32
             && Convert.TryFromBase64String(keys[1], buffer, out var serverKeyLength) && serverKeyLength == 32;
-    }
-
-    private static bool IsValidCidr(string text, out string? reason)
-    {
-        // IPAddress.TryParse (and so IPNetwork) takes shorthand such as "10.1" for 10.0.0.1: not what anyone means here.
-        var slash = text.IndexOf('/', StringComparison.Ordinal);
-        var addressText = slash < 0 ? text : text[..slash];
-        if (!IPAddress.TryParse(addressText, out var address) || (address.AddressFamily == AddressFamily.InterNetwork && addressText.Count(c => c == '.') != 3))
-        {
-            reason = $"\"{text}\" is not a CIDR block such as \"10.0.0.0/8\" or \"::1/128\"";
-            return false;
-        }
-
-        var bits = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
-        if (slash < 0)
-        {
-            reason = $"\"{text}\" has no prefix length; write \"{text}/{bits}\" for this one address";
-            return false;
-        }
-
-        if (!int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var prefix) || prefix > bits)
-        {
-            reason = $"\"{text}\": the prefix length must be a number from 0 to {bits}";
-            return false;
-        }
-
-        // Bits set past the prefix ("10.0.0.1/8") are ambiguous: one host, or the whole block? Say which block it is.
-        var bytes = address.GetAddressBytes();
-        var masked = (byte[])bytes.Clone();
-        for (var i = 0; i < masked.Length; i++)
-        {
-            var keep = Math.Clamp(prefix - (i * 8), 0, 8);
-            masked[i] &= (byte)(0xFF << (8 - keep));
-        }
-
-        if (!bytes.AsSpan().SequenceEqual(masked))
-        {
-            reason = $"\"{text}\" has bits set past its /{prefix} prefix; did you mean \"{new IPAddress(masked)}/{prefix}\"?";
-            return false;
-        }
-
-        if (!IPNetwork.TryParse(text, out _))
-        {
-            reason = $"\"{text}\" is not a CIDR block such as \"10.0.0.0/8\" or \"::1/128\"";
-            return false;
-        }
-
-        reason = null;
-        return true;
     }
 
     private string ResolvePath(string path) => path.Length == 0 ? path : Path.GetFullPath(path, _baseDirectory);

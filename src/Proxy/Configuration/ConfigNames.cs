@@ -17,6 +17,9 @@ public sealed class EnumNames<T>
     /// <summary>"session, transaction, statement": for error messages.</summary>
     public string Allowed { get; }
 
+    /// <summary>The spellings, in the order the docs list them.</summary>
+    public IEnumerable<string> Names => _names.Select(pair => pair.Name);
+
     public bool TryParse(string text, out T value)
     {
         foreach (var (name, candidate) in _names)
@@ -46,7 +49,7 @@ public sealed class EnumNames<T>
     }
 }
 
-/// <summary>The enum spellings of proxy.toml (CONTRACT.md); also what SHOW CONFIG should print.</summary>
+/// <summary>The enum spellings of proxy.toml (docs/configuration.md); also what SHOW CONFIG and the other admin views print.</summary>
 public static class ConfigNames
 {
     public static EnumNames<PoolMode> PoolMode { get; } = new(
@@ -82,7 +85,7 @@ public static class ConfigNames
         ("random", Configuration.LoadBalancing.Random));
 
     public static EnumNames<ReadConsistency> ReadConsistency { get; } = new(
-        ("causal", Routing.Topology.ReadConsistency.Causal),
-        ("session", Routing.Topology.ReadConsistency.Session),
-        ("lag_budget", Routing.Topology.ReadConsistency.LagBudget));
+        ("causal", Sluice.Routing.Topology.ReadConsistency.Causal),
+        ("session", Sluice.Routing.Topology.ReadConsistency.Session),
+        ("lag_budget", Sluice.Routing.Topology.ReadConsistency.LagBudget));
 }

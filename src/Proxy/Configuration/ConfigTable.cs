@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using Sluice.Proxy.Configuration.Toml;
+using Tomlyn.Syntax;
 
 namespace Sluice.Proxy.Configuration;
 
@@ -14,6 +15,7 @@ internal sealed class ConfigTable
     private readonly ConfigBinder _binder;
     private readonly TomlTable _table;
     private readonly List<string> _known = [];
+    private readonly HashSet<string> _invalid = new(StringComparer.Ordinal);
 
     /// <summary>
     /// <paramref name="path"/> prefixes key names in messages ("server" gives "server.listen"); <paramref name="where"/>
@@ -39,7 +41,23 @@ internal sealed class ConfigTable
 
     public string Name(string key) => Path.Length == 0 ? key : $"{Path}.{key}";
 
-    public bool TryGet(string key, out TomlKeyValue entry)
+    /// <summary>True when the key is written but its value was refused (and reported): checks that need it skip.</summary>
+    public bool IsInvalid(string key) => _invalid.Contains(key);
+
+    /// <summary>Reports a problem with a key's value; the key then counts as <see cref="IsInvalid"/>.</summary>
+    public void Error(string key, int line, string message)
+    {
+        _invalid.Add(key);
+        _binder.Error(line, message);
+    }
+
+    public void Error(int line, string message) => _binder.Error(line, message);
+
+    /// <summary>The lines of the items of an array value (for messages about one item); empty when it is no array.</summary>
+    public IReadOnlyList<int> ItemLines(string key) =>
+        TryGet(key, out var entry) && entry.Value is TomlArray array ? [.. array.Items.Select(item => item.Line)] : [];
+
+    public bool TryGet(string key, out TomlEntry entry)
     {
         if (!_known.Contains(key))
         {
@@ -56,19 +74,20 @@ internal sealed class ConfigTable
             return null;
         }
 
-        if (entry.Value is not TomlString text)
+        if (entry.Value is not TomlScalar { Syntax: StringValueSyntax text })
         {
             WrongType(entry, "a string");
             return null;
         }
 
-        if (!allowEmpty && text.Value.Length == 0)
+        var value = text.Value ?? "";
+        if (!allowEmpty && value.Length == 0)
         {
-            _binder.Error(entry.Line, $"{Name(key)} must not be empty");
+            Error(key, entry.Line, $"{Name(key)} must not be empty");
             return null;
         }
 
-        return text.Value;
+        return value;
     }
 
     public int? Int(string key, int min, int max = int.MaxValue)
@@ -78,7 +97,7 @@ internal sealed class ConfigTable
             return null;
         }
 
-        if (entry.Value is not TomlInteger integer)
+        if (entry.Value is not TomlScalar { Syntax: IntegerValueSyntax integer })
         {
             WrongType(entry, "an integer");
             return null;
@@ -96,7 +115,7 @@ internal sealed class ConfigTable
             (_, int.MaxValue) => $"must be at least {min} (got {integer.Value})",
             _ => $"must be between {min} and {max} (got {integer.Value})",
         };
-        _binder.Error(entry.Line, $"{Name(key)} {rule}");
+        Error(key, entry.Line, $"{Name(key)} {rule}");
         return null;
     }
 
@@ -107,7 +126,7 @@ internal sealed class ConfigTable
             return null;
         }
 
-        if (entry.Value is TomlBoolean boolean)
+        if (entry.Value is TomlScalar { Syntax: BooleanValueSyntax boolean })
         {
             return boolean.Value;
         }
@@ -123,21 +142,21 @@ internal sealed class ConfigTable
             return null;
         }
 
-        if (entry.Value is not TomlString text)
+        if (entry.Value is not TomlScalar { Syntax: StringValueSyntax { Value: { } text } })
         {
-            _binder.Error(entry.Line, $"{Name(key)}: expected a duration string such as \"30s\" (\"0\" to disable), got {Describe(entry.Value)}");
+            Error(key, entry.Line, $"{Name(key)}: expected a duration string such as \"30s\" (\"0\" to disable), got {Describe(entry.Value)}");
             return null;
         }
 
-        if (!ConfigDuration.TryParse(text.Value, out var duration))
+        if (!ConfigDuration.TryParse(text, out var duration))
         {
-            _binder.Error(entry.Line, $"{Name(key)}: invalid duration \"{text.Value}\"; use a whole number with a unit (ms, s, m, h), e.g. \"250ms\", \"30s\", \"5m\", \"1h\", \"2h30m\", up to 596h, or \"0\" to disable");
+            Error(key, entry.Line, $"{Name(key)}: invalid duration \"{text}\"; use a whole number with a unit (ms, s, m, h), e.g. \"250ms\", \"30s\", \"5m\", \"1h\", \"2h30m\", up to 596h, or \"0\" to disable");
             return null;
         }
 
         if (!allowZero && duration == TimeSpan.Zero)
         {
-            _binder.Error(entry.Line, $"{Name(key)} must be greater than 0");
+            Error(key, entry.Line, $"{Name(key)} must be greater than 0");
             return null;
         }
 
@@ -158,12 +177,12 @@ internal sealed class ConfigTable
             return value;
         }
 
-        _binder.Error(LineOf(key), $"{Name(key)}: invalid value \"{text}\"; allowed: {names.Allowed}");
+        Error(key, LineOf(key), $"{Name(key)}: invalid value \"{text}\"; allowed: {names.Allowed}");
         return null;
     }
 
     /// <summary>An array of strings, each with its own line.</summary>
-    public ImmutableArray<TomlString>? StringArray(string key)
+    public ImmutableArray<(string Value, int Line)>? StringArray(string key)
     {
         if (!TryGet(key, out var entry))
         {
@@ -176,17 +195,17 @@ internal sealed class ConfigTable
             return null;
         }
 
-        var builder = ImmutableArray.CreateBuilder<TomlString>(array.Count);
+        var builder = ImmutableArray.CreateBuilder<(string Value, int Line)>(array.Items.Count);
         var valid = true;
-        foreach (var item in array)
+        foreach (var item in array.Items)
         {
-            if (item is TomlString text)
+            if (item is TomlScalar { Syntax: StringValueSyntax text })
             {
-                builder.Add(text);
+                builder.Add((text.Value ?? "", item.Line));
             }
             else
             {
-                _binder.Error(item.Line, $"{Name(key)}: expected strings in the array, got {Describe(item)}");
+                Error(key, item.Line, $"{Name(key)}: expected strings in the array, got {Describe(item)}");
                 valid = false;
             }
         }
@@ -235,18 +254,18 @@ internal sealed class ConfigTable
             return [];
         }
 
-        if (entry.Value is not TomlArray array || array.Any(item => item is not TomlTable))
+        if (entry.Value is not TomlArray array || array.Items.Any(item => item is not TomlTable))
         {
-            _binder.Error(entry.Line, $"{Name(key)}: expected [[{path}]] tables, got {Describe(entry.Value)}");
+            Error(key, entry.Line, $"{Name(key)}: expected [[{path}]] tables, got {Describe(entry.Value)}");
             return [];
         }
 
-        return [.. array.Cast<TomlTable>().Select(table => new ConfigTable(_binder, table, path, $"[[{path}]]"))];
+        return [.. array.Items.Cast<TomlTable>().Select(table => new ConfigTable(_binder, table, path, $"[[{path}]]"))];
     }
 
     public void ReportUnknownKeys()
     {
-        foreach (var entry in _table)
+        foreach (var entry in _table.Entries)
         {
             if (_known.Contains(entry.Key))
             {
@@ -267,13 +286,13 @@ internal sealed class ConfigTable
         }
     }
 
-    private void WrongType(TomlKeyValue entry, string expected) =>
-        _binder.Error(entry.Line, $"{Name(entry.Key)}: expected {expected}, got {Describe(entry.Value)}");
+    private void WrongType(TomlEntry entry, string expected) =>
+        Error(entry.Key, entry.Line, $"{Name(entry.Key)}: expected {expected}, got {Describe(entry.Value)}");
 
-    private static string Describe(TomlValue value) => value switch
+    private static string Describe(TomlNode value) => value switch
     {
-        TomlString text => $"a string (\"{text.Value}\")",
-        TomlInteger or TomlFloat or TomlBoolean or TomlDateTime => $"{value.KindName} ({value})",
+        TomlScalar { Syntax: StringValueSyntax text } => $"a string (\"{text.Value}\")",
+        TomlScalar scalar => $"{scalar.KindName} ({scalar})",
         _ => value.KindName,
     };
 

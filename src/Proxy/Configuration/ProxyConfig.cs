@@ -183,10 +183,12 @@ public sealed record RoutingSection
 
     public LoadBalancing LoadBalancing { get; init; } = LoadBalancing.LeastOutstanding;
 
-    /// <summary>Which writes a read on a replica must see; read_your_writes = true is an alias of Session.</summary>
+    /// <summary>Kept as the older spelling: true reads as <see cref="ReadConsistency"/> = <see cref="ReadConsistency.Session"/>.</summary>
+    public bool ReadYourWrites { get; init; }
+
     public ReadConsistency ReadConsistency { get; init; } = ReadConsistency.Causal;
 
-    /// <summary>How long a read waits for a replica to replay its floor before it runs on the primary.</summary>
+    /// <summary>How long a read may wait for a replica to catch up before it goes to the primary.</summary>
     public TimeSpan MaxReadWait { get; init; } = TimeSpan.FromMilliseconds(5);
 }
 

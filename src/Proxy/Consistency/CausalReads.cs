@@ -99,7 +99,7 @@ internal sealed class CausalReads
         var route = HealthState.Route(database, read.Selection);
         if (route.Succeeded)
         {
-            _metrics.ReadRouted(database.Name, route.RoleName);
+            _metrics.ReadRouted(database.Name, route.IsReplica);
         }
 
         if (read.Outcome == ReadFloorOutcome.FellBack)

@@ -2,7 +2,7 @@ namespace Sluice.Proxy.Demo;
 
 /// <summary>
 /// One of the two servers of a <see cref="PostgresCluster"/>, named by the role it was started with: after
-/// <see cref="PostgresCluster.PromoteReplicaAsync"/> the "replica" node is writable, its name stays.
+/// promotion the "replica" node is writable, its name stays.
 /// </summary>
 public enum ClusterNode
 {

@@ -3,13 +3,13 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Npgsql;
 
 namespace Sluice.Proxy.Demo;
 
 /// <summary>
 /// A throwaway PostgreSQL primary and streaming replica under a temporary folder, on free loopback ports:
-/// used by `sluice demo` and by the integration test fixture, so both start PostgreSQL the same way.
+/// used by `sluice demo` and by the integration test fixture, so both start PostgreSQL the same way. What only the
+/// tests need (Npgsql connection strings, promoting the replica, pg_stat_statements) is in tests/Support, not here.
 /// </summary>
 /// <remarks>
 /// Tuned for speed, not durability (fsync and full_page_writes are off). synchronous_commit stays on, PostgreSQL's
@@ -23,16 +23,13 @@ public sealed class PostgresCluster : IAsyncDisposable
 {
     private const string PortFileName = "sluice_port.conf";
     private const int StartAttempts = 3;
+    private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
 
-    private PostgresInstallation? installation;
-    private TextWriter? log;
     private bool portConflict;
     private int disposed;
 
     public required string DataRoot { get; init; }
-
-    public required string BinDirectory { get; init; }
 
     public required int PrimaryPort { get; init; }
 
@@ -45,11 +42,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     public string SuperuserPassword { get; init; } = "postgres";
 
     /// <summary>The PostgreSQL programs in use and the OS user the servers run as.</summary>
-    public PostgresInstallation Installation
-    {
-        get => installation ??= PostgresInstallation.Find(BinDirectory);
-        private init => installation = value;
-    }
+    public required PostgresInstallation Installation { get; init; }
 
     public bool HasReplica => ReplicaPort != 0;
 
@@ -71,18 +64,16 @@ public sealed class PostgresCluster : IAsyncDisposable
     public static async Task<PostgresCluster> StartAsync(PostgresClusterOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var installation = PostgresInstallation.Find(options.BinDirectory);
+        var installation = PostgresInstallation.Find();
         for (var attempt = 1; ; attempt++)
         {
             var ports = FreePorts(options.WithReplica ? 2 : 1);
             var cluster = new PostgresCluster
             {
-                DataRoot = CreateRoot(options.Root),
-                BinDirectory = installation.BinDirectory,
+                DataRoot = Directory.CreateTempSubdirectory("sluice-pg-").FullName,
                 Installation = installation,
                 PrimaryPort = ports[0],
                 ReplicaPort = options.WithReplica ? ports[1] : 0,
-                log = options.Log,
             };
             AppDomain.CurrentDomain.ProcessExit += cluster.OnProcessExit;
             try
@@ -129,29 +120,12 @@ public sealed class PostgresCluster : IAsyncDisposable
         return result.StandardOutput.Trim();
     }
 
-    /// <summary>An Npgsql connection string to one server; the superuser unless told otherwise; Npgsql pooling off.</summary>
-    public string ConnectionString(int port, string database = "postgres", string? user = null, string? password = null)
-    {
-        var builder = new NpgsqlConnectionStringBuilder
-        {
-            Host = "127.0.0.1",
-            Port = port,
-            Database = database,
-            Username = user ?? Superuser,
-            Password = user is null ? SuperuserPassword : password,
-            Pooling = false,
-            Timeout = 15,
-        };
-        return builder.ConnectionString;
-    }
-
     /// <summary>pg_ctl start (waits until it accepts connections; a standby counts once it takes read-only connections).</summary>
     public async Task StartServerAsync(ClusterNode node, CancellationToken cancellationToken = default)
     {
         var directory = DataDirectory(node);
         var result = await Installation.RunAsServerUserAsync(
             "pg_ctl", ["-D", directory, "-l", LogFile(node), "-w", "-t", "60", "start"], CommandTimeout, DataRoot, cancellationToken: cancellationToken);
-        Write("pg_ctl start " + node, result);
         if (!result.Succeeded)
         {
             var logTail = Tail(LogFile(node));
@@ -165,27 +139,9 @@ public sealed class PostgresCluster : IAsyncDisposable
     {
         var result = await Installation.RunAsServerUserAsync(
             "pg_ctl", ["-D", DataDirectory(node), "-m", immediate ? "immediate" : "fast", "-w", "-t", "60", "stop"], CommandTimeout, DataRoot, cancellationToken: cancellationToken);
-        Write("pg_ctl stop " + node, result);
         if (!result.Succeeded)
         {
             throw new InvalidOperationException($"The {node} server did not stop: {result.StandardError.Trim()}");
-        }
-    }
-
-    /// <summary>pg_ctl promote on the replica; returns once it accepts writes. The old primary is left as it is.</summary>
-    public async Task PromoteReplicaAsync(CancellationToken cancellationToken = default)
-    {
-        if (!HasReplica)
-        {
-            throw new InvalidOperationException("This cluster was started without a replica.");
-        }
-
-        var result = await Installation.RunAsServerUserAsync(
-            "pg_ctl", ["-D", ReplicaDataDirectory, "-w", "-t", "60", "promote"], CommandTimeout, DataRoot, cancellationToken: cancellationToken);
-        Write("pg_ctl promote", result);
-        if (!result.Succeeded)
-        {
-            throw new InvalidOperationException($"Promoting the replica failed: {result.StandardError.Trim()}");
         }
     }
 
@@ -252,7 +208,7 @@ public sealed class PostgresCluster : IAsyncDisposable
             }
             catch (Exception exception) when (exception is InvalidOperationException or TimeoutException)
             {
-                log?.WriteLine($"pg_ctl stop {node} failed, killing it: {exception.Message}");
+                // pg_ctl could not stop it: killed by pid below.
             }
 
             KillByPidFile(node);
@@ -290,14 +246,13 @@ public sealed class PostgresCluster : IAsyncDisposable
             CommandTimeout,
             DataRoot,
             cancellationToken: cancellationToken);
-        Write("initdb", initdb);
         File.Delete(passwordFile);
         if (!initdb.Succeeded)
         {
             throw new InvalidOperationException($"initdb failed (exit {initdb.ExitCode}): {initdb.StandardError.Trim()}");
         }
 
-        await File.AppendAllTextAsync(Path.Combine(primary, "postgresql.conf"), await ServerSettingsAsync(options, cancellationToken), cancellationToken);
+        await File.AppendAllTextAsync(Path.Combine(primary, "postgresql.conf"), ServerSettings(options), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(primary, "pg_hba.conf"), HostBasedAuthentication(options), cancellationToken);
         await WritePortFileAsync(ClusterNode.Primary, cancellationToken);
         await Installation.GiveToServerUserAsync(primary, cancellationToken);
@@ -317,7 +272,6 @@ public sealed class PostgresCluster : IAsyncDisposable
             DataRoot,
             new Dictionary<string, string?> { ["PGPASSWORD"] = SuperuserPassword },
             cancellationToken);
-        Write("pg_basebackup", basebackup);
         if (!basebackup.Succeeded)
         {
             throw new InvalidOperationException($"pg_basebackup failed (exit {basebackup.ExitCode}): {basebackup.StandardError.Trim()}");
@@ -326,10 +280,10 @@ public sealed class PostgresCluster : IAsyncDisposable
         await WritePortFileAsync(ClusterNode.Replica, cancellationToken);
         await Installation.GiveToServerUserAsync(ReplicaDataDirectory, cancellationToken);
         await StartServerAsync(ClusterNode.Replica, cancellationToken);
-        await WaitForStreamingAsync(options.StartupTimeout, cancellationToken);
+        await WaitForStreamingAsync(StartupTimeout, cancellationToken);
     }
 
-    private async Task<string> ServerSettingsAsync(PostgresClusterOptions options, CancellationToken cancellationToken)
+    private string ServerSettings(PostgresClusterOptions options)
     {
         var settings = new StringBuilder()
             .AppendLine()
@@ -348,11 +302,6 @@ public sealed class PostgresCluster : IAsyncDisposable
             .AppendLine("fsync = off")
             .AppendLine("full_page_writes = off")
             .AppendLine("log_line_prefix = '%m [%p] %q%u@%d '");
-        if (await HasPgStatStatementsAsync(cancellationToken))
-        {
-            settings.AppendLine("shared_preload_libraries = 'pg_stat_statements'");
-        }
-
         foreach (var line in options.ExtraSettings)
         {
             settings.AppendLine(line);
@@ -378,46 +327,11 @@ public sealed class PostgresCluster : IAsyncDisposable
             .ToString();
     }
 
-    private async Task<bool> HasPgStatStatementsAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            var result = await ExternalProcess.RunAsync(Installation.ToolPath("pg_config"), ["--sharedir", "--pkglibdir"], TimeSpan.FromSeconds(10), cancellationToken: cancellationToken);
-            var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            return result.Succeeded && lines.Length == 2
-                && File.Exists(Path.Combine(lines[0], "extension", "pg_stat_statements.control"))
-                && File.Exists(Path.Combine(lines[1], "pg_stat_statements.so"));
-        }
-        catch (InvalidOperationException)
-        {
-            return false; // no pg_config: do without
-        }
-    }
-
     private Task WritePortFileAsync(ClusterNode node, CancellationToken cancellationToken) =>
         File.WriteAllTextAsync(
             Path.Combine(DataDirectory(node), PortFileName),
             string.Create(CultureInfo.InvariantCulture, $"port = {Port(node)}\n"),
             cancellationToken);
-
-    private void Write(string step, ProcessResult result)
-    {
-        if (log is null)
-        {
-            return;
-        }
-
-        log.WriteLine($"{step}: exit {result.ExitCode}");
-        if (result.StandardOutput.Length > 0)
-        {
-            log.WriteLine(result.StandardOutput.TrimEnd());
-        }
-
-        if (result.StandardError.Length > 0)
-        {
-            log.WriteLine(result.StandardError.TrimEnd());
-        }
-    }
 
     // The last resort when disposing did not happen (the process is exiting) or pg_ctl could not stop a server.
     private void KillByPidFile(ClusterNode node)
@@ -462,18 +376,6 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
     }
 
-    private static string CreateRoot(string? parent)
-    {
-        if (parent is null)
-        {
-            return Directory.CreateTempSubdirectory("sluice-pg-").FullName;
-        }
-
-        var root = Path.Combine(Path.GetFullPath(parent), "sluice-pg-" + Path.GetRandomFileName().Replace(".", "", StringComparison.Ordinal));
-        Directory.CreateDirectory(root);
-        return root;
-    }
-
     // Probe with listeners held open together so the ports differ; the server binds them a moment later
     // (a port taken in between is retried by StartAsync).
     private static int[] FreePorts(int count)
@@ -513,27 +415,15 @@ public sealed class PostgresCluster : IAsyncDisposable
 
 public sealed record PostgresClusterOptions
 {
-    /// <summary>Where the data folders go (a new folder is made inside it); null = a new folder under the system temp path.</summary>
-    public string? Root { get; init; }
-
     /// <summary>Extra postgresql.conf lines for both servers.</summary>
     public IReadOnlyList<string> ExtraSettings { get; init; } = [];
 
     /// <summary>When false, only the primary is started.</summary>
     public bool WithReplica { get; init; } = true;
 
-    /// <summary>Where PostgreSQL's own output goes (log lines of initdb/pg_ctl); null = discarded.</summary>
-    public TextWriter? Log { get; init; }
-
-    /// <summary>The folder of initdb, pg_ctl, pg_basebackup, postgres; null = found on PATH or under /usr/lib/postgresql.</summary>
-    public string? BinDirectory { get; init; }
-
     /// <summary>
     /// pg_hba.conf lines placed before the catch-all "host all all 127.0.0.1/32 scram-sha-256", e.g.
     /// "host all md5_user 127.0.0.1/32 md5". Both servers get them (the replica is a copy of the primary).
     /// </summary>
     public IReadOnlyList<string> ExtraHbaLines { get; init; } = [];
-
-    /// <summary>How long the replica may take to start streaming.</summary>
-    public TimeSpan StartupTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }

@@ -26,12 +26,12 @@ public sealed class PostgresInstallation
     private string? UserSwitch { get; }
 
     /// <summary>
-    /// The given folder, else the folder of the initdb on PATH (symlinks resolved), else the newest
-    /// /usr/lib/postgresql/*/bin; throws with a hint when none holds every server program.
+    /// The folder of the initdb on PATH (symlinks resolved), else the newest /usr/lib/postgresql/*/bin; throws with a
+    /// hint when none holds every server program.
     /// </summary>
-    public static PostgresInstallation Find(string? binDirectory = null)
+    public static PostgresInstallation Find()
     {
-        var directory = binDirectory ?? FromPath() ?? NewestDebianLayout()
+        var directory = FromPath() ?? NewestDebianLayout()
             ?? throw new InvalidOperationException(
                 "PostgreSQL server programs (initdb, pg_ctl, pg_basebackup, postgres) were found neither on PATH nor under "
                 + "/usr/lib/postgresql/*/bin. Install PostgreSQL (e.g. apt-get install postgresql) or put its bin folder on PATH.");

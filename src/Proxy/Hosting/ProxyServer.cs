@@ -178,13 +178,29 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync();
 
-    private async Task AcceptAsync(Socket socket)
+    private Task AcceptAsync(Socket socket)
     {
-        // Leave the accept loop at once; the session runs on its own.
-        await Task.Yield();
-        var connection = DuplexConnection.Create(socket);
-        var session = new ClientSession(_runtime, connection);
-        await session.RunAsync();
+        // Leave the accept loop at once; the session runs on its own. Nothing waits for it here, so an idle client
+        // keeps no accept frame alive (RunAsync handles its own failures).
+        ThreadPool.UnsafeQueueUserWorkItem(static state => StartSession(state.Runtime, state.Socket), (Runtime: _runtime, Socket: socket), preferLocal: false);
+        return Task.CompletedTask;
+    }
+
+    private static void StartSession(ProxyRuntime runtime, Socket socket)
+    {
+        DuplexConnection connection;
+        try
+        {
+            connection = DuplexConnection.Create(socket);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Reset between accept and here: there is nobody to tell.
+            socket.Dispose();
+            return;
+        }
+
+        _ = new ClientSession(runtime, connection).RunAsync();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "listening for PostgreSQL clients on {Address}")]

@@ -43,9 +43,8 @@ internal sealed class HttpEndpoints : IAsyncDisposable
 
         app.MapGet("/metrics", async (HttpContext context) =>
         {
-            context.Response.ContentType = PrometheusExporter.ContentType;
-            runtime.Exporter.WriteTo(context.Response.BodyWriter);
-            await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+            context.Response.ContentType = SluiceMetrics.ContentType;
+            await runtime.Metrics.WriteToAsync(context.Response.Body, context.RequestAborted);
         });
 
         await app.StartAsync(cancellationToken);

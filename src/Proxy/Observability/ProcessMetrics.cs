@@ -1,43 +1,50 @@
 using System.Diagnostics;
 using System.Globalization;
+using Prometheus;
 
 namespace Sluice.Proxy.Observability;
 
-/// <summary>The standard <c>process_*</c> metrics of Prometheus client libraries, read when scraped.</summary>
+/// <summary>
+/// The standard <c>process_*</c> metrics of Prometheus client libraries, brought up to date before each scrape.
+/// prometheus-net's own set (<c>DotNetStats</c>) names memory <c>process_working_set_bytes</c> and has no file
+/// descriptor counts, so Sluice keeps the names it has always exported.
+/// </summary>
 internal sealed class ProcessMetrics
 {
-    private readonly double? _startTimeSeconds = StartTimeSeconds();
+    private readonly Counter _cpuSeconds;
+    private readonly Gauge _residentMemory;
+    private readonly Gauge? _openFds;
+    private readonly Gauge? _maxFds;
 
-    public void Write(Utf8TextWriter writer)
+    public ProcessMetrics(IMetricFactory factory)
     {
-        WriteSingle(writer, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", PrometheusMetricType.Counter, Environment.CpuUsage.TotalTime.TotalSeconds);
-        WriteSingle(writer, "process_resident_memory_bytes", "Resident memory size in bytes.", PrometheusMetricType.Gauge, Environment.WorkingSet);
-        if (_startTimeSeconds is { } start)
+        _cpuSeconds = factory.CreateCounter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.");
+        _residentMemory = factory.CreateGauge("process_resident_memory_bytes", "Resident memory size in bytes.");
+        if (StartTimeSeconds() is { } start)
         {
-            WriteSingle(writer, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", PrometheusMetricType.Gauge, start);
+            factory.CreateGauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.").Set(start);
         }
 
         if (OperatingSystem.IsLinux())
         {
-            if (OpenFileDescriptors() is { } open)
-            {
-                WriteSingle(writer, "process_open_fds", "Number of open file descriptors.", PrometheusMetricType.Gauge, open);
-            }
-
-            if (MaxFileDescriptors() is { } max)
-            {
-                WriteSingle(writer, "process_max_fds", "Maximum number of open file descriptors.", PrometheusMetricType.Gauge, max);
-            }
+            _openFds = factory.CreateGauge("process_open_fds", "Number of open file descriptors.");
+            _maxFds = factory.CreateGauge("process_max_fds", "Maximum number of open file descriptors.");
         }
     }
 
-    private static void WriteSingle(Utf8TextWriter writer, string name, string help, PrometheusMetricType type, double value)
+    public void Update()
     {
-        PrometheusText.WriteHeader(writer, name, help, type);
-        writer.Write(name);
-        writer.Write(' ');
-        writer.Write(value);
-        writer.Write('\n');
+        _cpuSeconds.IncTo(Environment.CpuUsage.TotalTime.TotalSeconds);
+        _residentMemory.Set(Environment.WorkingSet);
+        if (OpenFileDescriptors() is { } open)
+        {
+            _openFds?.Set(open);
+        }
+
+        if (MaxFileDescriptors() is { } max)
+        {
+            _maxFds?.Set(max);
+        }
     }
 
     private static double? StartTimeSeconds()
@@ -57,7 +64,7 @@ internal sealed class ProcessMetrics
     {
         try
         {
-            return Directory.EnumerateFileSystemEntries("/proc/self/fd").LongCount();
+            return OperatingSystem.IsLinux() ? Directory.EnumerateFileSystemEntries("/proc/self/fd").LongCount() : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -67,6 +74,11 @@ internal sealed class ProcessMetrics
 
     private static long? MaxFileDescriptors()
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
         try
         {
             // "Max open files            1048576              1048576              files"

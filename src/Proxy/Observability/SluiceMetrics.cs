@@ -1,25 +1,45 @@
-using System.Diagnostics.Metrics;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Prometheus;
 
 namespace Sluice.Proxy.Observability;
 
 /// <summary>
-/// Sluice's instruments, all on one <see cref="System.Diagnostics.Metrics.Meter"/> named <c>Sluice</c>. The recording
-/// methods are called on the data path: they allocate nothing and cost a few nanoseconds when nothing listens.
+/// Sluice's Prometheus metrics: prometheus-net collectors in a registry of their own (so several proxies or tests in
+/// one process never see each other's numbers), written in the text format 0.0.4 by <see cref="WriteToAsync"/>.
 /// </summary>
 /// <remarks>
-/// Instrument names are the Prometheus names of <c>CONTRACT.md</c>, except that counters leave off <c>_total</c>,
-/// which <see cref="PrometheusExporter"/> appends to every counter (so the meter also reads naturally in
-/// <c>dotnet-counters</c> or an OpenTelemetry exporter). Durations are recorded in seconds, sizes in bytes.
-/// Label values come from the config (database, user, server names) or closed sets, never from what an
-/// unauthenticated client sends, which keeps the number of series bounded.
+/// The recording methods are called on the data path. Each finds its series in a <see cref="BoundedSeries{TKey,TSeries}"/>
+/// (one dictionary read) and adds to it with interlocked operations: no allocation, no lock. prometheus-net's own
+/// label lookup (<c>WithLabels(params string[])</c>) would allocate per call, and its adapter over
+/// System.Diagnostics.Metrics costs more still per measurement (bench/RESULTS.md, "Metrics on the hot path").
+/// Gauges are read from <see cref="Source"/> when scraped, never on the data path. Label values come from the config
+/// (database, user, server names) or closed sets, never from what an unauthenticated client sends.
 /// </remarks>
-public sealed class SluiceMetrics : IDisposable
+public sealed partial class SluiceMetrics
 {
-    public const string MeterName = "Sluice";
+    /// <summary>The Content-Type of what <see cref="WriteToAsync"/> writes.</summary>
+    public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+    /// <summary>
+    /// Distinct label sets kept per metric the data path records into; measurements for a new label set beyond it are
+    /// dropped and counted in <c>sluice_metrics_dropped_measurements_total{metric}</c>.
+    /// </summary>
+    public const int MaxSeriesPerMetric = 10_000;
 
     /// <summary>The bucket upper bounds, in seconds, of both duration histograms.</summary>
     public static IReadOnlyList<double> DurationBucketBoundaries { get; } =
         [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    /// <summary>The states of <c>sluice_client_connections</c>, each exported (at 0 if need be) for every configured pool.</summary>
+    public static IReadOnlyList<string> ClientStates { get; } = ["active", "idle", "waiting"];
+
+    /// <summary>The states of <c>sluice_server_connections</c>, each exported (at 0 if need be) for every configured pool and server.</summary>
+    public static IReadOnlyList<string> ServerStates { get; } = ["active", "idle", "login"];
+
+    /// <summary>The <c>sqlstate_class</c> of a code that is not two letters or digits.</summary>
+    internal const string UnknownSqlStateClass = "unknown";
 
     private const string DatabaseLabel = "database";
     private const string UserLabel = "user";
@@ -28,84 +48,124 @@ public sealed class SluiceMetrics : IDisposable
     private const string RoleLabel = "role";
     private const string StateLabel = "state";
 
-    /// <summary>The <c>sqlstate_class</c> of a code that is not two letters or digits.</summary>
-    internal const string UnknownSqlStateClass = "unknown";
-
     // One slot per possible two-character class ([0-9A-Z]²), filled on first use, so that Error() does not allocate
     // a substring per call and a misbehaving server cannot grow it beyond 1296 strings.
     private static readonly string?[] s_sqlStateClasses = new string?[36 * 36];
 
-    private static readonly KeyValuePair<string, object?> s_clientToServer = new("direction", "client_to_server");
-    private static readonly KeyValuePair<string, object?> s_serverToClient = new("direction", "server_to_client");
-
-    private readonly Counter<long> _transactions;
-    private readonly Counter<long> _queries;
-    private readonly Histogram<double> _queryDuration;
-    private readonly Counter<long> _errors;
-    private readonly Counter<long> _statementTimeouts;
-    private readonly Counter<long> _rejectedConnections;
-    private readonly Counter<long> _bytes;
-    private readonly Histogram<double> _checkoutWait;
-    private readonly Counter<long> _reads;
-    private readonly Counter<long> _readFloorWaits;
-    private readonly Counter<long> _readFloorFallbacks;
+    private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
+    private readonly ILogger _logger;
+    private readonly Lock _collectLock = new();
+    private readonly BoundedSeries<(string Database, string Route), RouteSeries> _routes;
+    private readonly BoundedSeries<(string Database, string SqlStateClass), Counter.Child> _errors;
+    private readonly BoundedSeries<(string Database, string User), Counter.Child> _statementTimeouts;
+    private readonly Counter.Child[] _rejectedConnections;
+    private readonly Counter.Child _bytesClientToServer;
+    private readonly Counter.Child _bytesServerToClient;
+    private readonly Histogram _checkoutWait;
+    private readonly Counter.Child _droppedTransactions;
+    private readonly Counter.Child _droppedQueries;
+    private readonly Counter.Child _droppedQueryDurations;
+    private readonly Counter.Child _droppedErrors;
+    private readonly Counter.Child _droppedStatementTimeouts;
+    private readonly BoundedSeries<string, ReadSeries> _reads;
+    private readonly Counter.Child _droppedReads;
+    private readonly Counter _collectErrors;
+    private readonly ObservedGauge _clientConnections;
+    private readonly ObservedGauge _clientsPinned;
+    private readonly ObservedGauge _serverConnections;
+    private readonly ObservedGauge _poolWaitingClients;
+    private readonly ObservedGauge _serverUp;
+    private readonly ObservedGauge _replicaLagSeconds;
+    private readonly ObservedGauge _replicaLagBytes;
+    private readonly ObservedGauge _serverWalLsn;
+    private readonly ObservedGauge _readFloorLsn;
+    private readonly ProcessMetrics _process;
     private volatile IMetricsSource? _source;
 
-    public SluiceMetrics(IMetricsSource? source = null)
+    public SluiceMetrics(IMetricsSource? source = null, ILogger<SluiceMetrics>? logger = null)
     {
         _source = source;
-        Meter = new Meter(MeterName, typeof(SluiceMetrics).Assembly.GetName().Version?.ToString());
-        var durationAdvice = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBucketBoundaries };
+        _logger = logger ?? (ILogger)NullLogger.Instance;
 
-        _transactions = Meter.CreateCounter<long>(
-            "sluice_transactions", "{transaction}", "Transactions completed, by database and the route they took.");
-        _queries = Meter.CreateCounter<long>(
-            "sluice_queries", "{query}", "Queries completed, by database and the route they took.");
-        _queryDuration = Meter.CreateHistogram(
-            "sluice_query_duration_seconds", "s", "Time from a query reaching the proxy to its result leaving it, in seconds.",
-            tags: null, advice: durationAdvice);
-        _errors = Meter.CreateCounter<long>(
-            "sluice_errors", "{error}", "Error responses sent to clients, by database and SQLSTATE class (first two characters).");
-        _statementTimeouts = Meter.CreateCounter<long>(
-            "sluice_statement_timeouts", "{statement}", "Statements cancelled by the proxy's statement_timeout.");
-        _rejectedConnections = Meter.CreateCounter<long>(
-            "sluice_rejected_connections", "{connection}", "Client connections refused, by reason.");
-        _bytes = Meter.CreateCounter<long>(
-            "sluice_bytes", "By", "Bytes forwarded between clients and servers, by direction.");
-        _checkoutWait = Meter.CreateHistogram(
-            "sluice_checkout_wait_seconds", "s", "Time clients waited for a server connection from a pool, in seconds.",
-            tags: null, advice: durationAdvice);
-        _reads = Meter.CreateCounter<long>(
-            "sluice_reads", "{transaction}", "Transactions routed as reads, by database and where they ran (replica or primary).");
-        _readFloorWaits = Meter.CreateCounter<long>(
-            "sluice_read_floor_waits", "{transaction}", "Reads that waited for a replica to replay the writes they must see.");
-        _readFloorFallbacks = Meter.CreateCounter<long>(
-            "sluice_read_floor_fallbacks", "{transaction}", "Reads run on the primary because no replica replayed their floor within max_read_wait.");
+        var factory = Metrics.WithCustomRegistry(_registry);
+        factory.ExemplarBehavior = ExemplarBehavior.NoExemplars();
+        var durationBuckets = new HistogramConfiguration { Buckets = [.. DurationBucketBoundaries] };
 
-        Meter.CreateObservableGauge(
-            "sluice_client_connections", ObserveClientConnections, "{connection}", "Client connections, by database, user and state.");
-        Meter.CreateObservableGauge(
-            "sluice_clients_pinned", ObservePinnedClients, "{client}", "Clients tied to their server by session state (LISTEN, advisory lock, ...).");
-        Meter.CreateObservableGauge(
-            "sluice_server_connections", ObserveServerConnections, "{connection}", "Server connections, by pool, server role and state.");
-        Meter.CreateObservableGauge(
-            "sluice_pool_waiting_clients", ObservePoolWaitingClients, "{client}", "Clients waiting for a server connection.");
-        Meter.CreateObservableGauge(
-            "sluice_server_up", ObserveServerUp, null, "1 when the server is reachable and healthy, 0 when it is down or banned.");
-        Meter.CreateObservableGauge(
-            "sluice_replica_lag_seconds", ObserveReplicaLagSeconds, "s", "Replication replay lag of a replica, in seconds.");
-        Meter.CreateObservableGauge(
-            "sluice_replica_lag_bytes", ObserveReplicaLagBytes, "By", "Replication replay lag of a replica, in WAL bytes.");
-        Meter.CreateObservableGauge(
-            "sluice_server_wal_lsn", ObserveServerWalLsn, "By", "A primary's insert position or a replica's replay position, as a WAL byte offset.");
-        Meter.CreateObservableGauge(
-            "sluice_read_floor_lsn", ObserveReadFloors, "By", "The WAL position replicas must have replayed to take causal reads, as a WAL byte offset.");
+        var transactions = factory.CreateCounter(
+            "sluice_transactions_total", "Transactions completed, by database and the route they took.", DatabaseLabel, RouteLabel);
+        var queries = factory.CreateCounter(
+            "sluice_queries_total", "Queries completed, by database and the route they took.", DatabaseLabel, RouteLabel);
+        var queryDuration = factory.CreateHistogram(
+            "sluice_query_duration_seconds", "Time from a query reaching the proxy to its result leaving it, in seconds.", [DatabaseLabel, RouteLabel], durationBuckets);
+        var errors = factory.CreateCounter(
+            "sluice_errors_total", "Error responses sent to clients, by database and SQLSTATE class (first two characters).", DatabaseLabel, "sqlstate_class");
+        var statementTimeouts = factory.CreateCounter(
+            "sluice_statement_timeouts_total", "Statements cancelled by the proxy's statement_timeout.", DatabaseLabel, UserLabel);
+        var rejectedConnections = factory.CreateCounter(
+            "sluice_rejected_connections_total", "Client connections refused, by reason.", "reason");
+        var bytes = factory.CreateCounter(
+            "sluice_bytes_total", "Bytes forwarded between clients and servers, by direction.", "direction");
+        _checkoutWait = factory.CreateHistogram(
+            "sluice_checkout_wait_seconds", "Time clients waited for a server connection from a pool, in seconds.", durationBuckets);
+        var reads = factory.CreateCounter(
+            "sluice_reads_total", "Transactions routed as reads, by database and where they ran (replica or primary).", DatabaseLabel, RouteLabel);
+        var readFloorWaits = factory.CreateCounter(
+            "sluice_read_floor_waits_total", "Reads that waited for a replica to replay the writes they must see (routing.read_consistency).", DatabaseLabel);
+        var readFloorFallbacks = factory.CreateCounter(
+            "sluice_read_floor_fallbacks_total", "Reads run on the primary because no replica replayed the writes they must see within routing.max_read_wait.", DatabaseLabel);
+
+        _routes = new(key => new RouteSeries(
+            transactions.WithLabels(key.Database, key.Route),
+            queries.WithLabels(key.Database, key.Route),
+            queryDuration.WithLabels(key.Database, key.Route)), MaxSeriesPerMetric);
+        _errors = new(key => errors.WithLabels(key.Database, key.SqlStateClass), MaxSeriesPerMetric);
+        _statementTimeouts = new(key => statementTimeouts.WithLabels(key.Database, key.User), MaxSeriesPerMetric);
+        _reads = new(database => new ReadSeries(
+            reads.WithLabels(database, "replica"),
+            reads.WithLabels(database, "primary"),
+            readFloorWaits.WithLabels(database),
+            readFloorFallbacks.WithLabels(database)), MaxSeriesPerMetric);
+
+        // Closed label sets exist from the start at 0, so that rate() and alerts work before the first event.
+        _rejectedConnections = [.. Enum.GetValues<RejectionReason>().Select(reason => rejectedConnections.WithLabels(ReasonLabel(reason)))];
+        _bytesClientToServer = bytes.WithLabels("client_to_server");
+        _bytesServerToClient = bytes.WithLabels("server_to_client");
+
+        var dropped = factory.CreateCounter(
+            "sluice_metrics_dropped_measurements_total", "Measurements dropped because their metric reached its cap on label sets.", "metric");
+        _droppedTransactions = dropped.WithLabels(transactions.Name);
+        _droppedQueries = dropped.WithLabels(queries.Name);
+        _droppedQueryDurations = dropped.WithLabels(queryDuration.Name);
+        _droppedErrors = dropped.WithLabels(errors.Name);
+        _droppedStatementTimeouts = dropped.WithLabels(statementTimeouts.Name);
+        _droppedReads = dropped.WithLabels(reads.Name);
+        _collectErrors = factory.CreateCounter(
+            "sluice_metrics_collect_errors_total", "Scrapes in which observing a gauge threw (see the log).");
+
+        _clientConnections = new(factory.CreateGauge(
+            "sluice_client_connections", "Client connections, by database, user and state.", DatabaseLabel, UserLabel, StateLabel));
+        _clientsPinned = new(factory.CreateGauge(
+            "sluice_clients_pinned", "Clients tied to their server by session state (LISTEN, advisory lock, ...).", DatabaseLabel, UserLabel));
+        _serverConnections = new(factory.CreateGauge(
+            "sluice_server_connections", "Server connections, by pool, server role and state.", DatabaseLabel, UserLabel, ServerLabel, RoleLabel, StateLabel));
+        _poolWaitingClients = new(factory.CreateGauge(
+            "sluice_pool_waiting_clients", "Clients waiting for a server connection.", DatabaseLabel, UserLabel));
+        _serverUp = new(factory.CreateGauge(
+            "sluice_server_up", "1 when the server is reachable and healthy, 0 when it is down or banned.", DatabaseLabel, ServerLabel, RoleLabel));
+        _replicaLagSeconds = new(factory.CreateGauge(
+            "sluice_replica_lag_seconds", "Replication replay lag of a replica, in seconds.", DatabaseLabel, ServerLabel));
+        _replicaLagBytes = new(factory.CreateGauge(
+            "sluice_replica_lag_bytes", "Replication replay lag of a replica, in WAL bytes.", DatabaseLabel, ServerLabel));
+        _serverWalLsn = new(factory.CreateGauge(
+            "sluice_server_wal_lsn", "A primary's insert position or a replica's replay position, as a WAL byte offset.", DatabaseLabel, ServerLabel, RoleLabel));
+        _readFloorLsn = new(factory.CreateGauge(
+            "sluice_read_floor_lsn", "The WAL position a replica must have replayed to take reads held to every write so far, as a WAL byte offset.", DatabaseLabel));
+        _process = new ProcessMetrics(factory);
+
+        _registry.AddBeforeCollectCallback(Collect);
     }
 
-    /// <summary>The meter every instrument lives on; give it to <see cref="PrometheusExporter"/>.</summary>
-    public Meter Meter { get; }
-
-    /// <summary>Where the gauges read the proxy's state from; null (the default) writes no gauge samples.</summary>
+    /// <summary>Where the gauges read the proxy's state from; null (the default) exports no gauge series.</summary>
     public IMetricsSource? Source
     {
         get => _source;
@@ -115,8 +175,22 @@ public sealed class SluiceMetrics : IDisposable
     /// <summary>A transaction (or, outside transaction pooling, a statement outside a transaction block) finished.</summary>
     /// <param name="database">The database name clients connect to.</param>
     /// <param name="route"><c>primary</c> or <c>replica</c>.</param>
-    public void TransactionCompleted(string database, string route) =>
-        _transactions.Add(1, new KeyValuePair<string, object?>(DatabaseLabel, database), new KeyValuePair<string, object?>(RouteLabel, route));
+    public void TransactionCompleted(string database, string route)
+    {
+        if (!Recording)
+        {
+            return;
+        }
+
+        if (_routes.Get((database, route)) is { } series)
+        {
+            series.Transactions.Inc();
+        }
+        else
+        {
+            _droppedTransactions.Inc();
+        }
+    }
 
     /// <summary>A query finished after <paramref name="seconds"/>; counts it and records its duration.</summary>
     /// <param name="database">The database name clients connect to.</param>
@@ -124,63 +198,130 @@ public sealed class SluiceMetrics : IDisposable
     /// <param name="seconds">The query's duration.</param>
     public void QueryCompleted(string database, string route, double seconds)
     {
-        var databaseTag = new KeyValuePair<string, object?>(DatabaseLabel, database);
-        var routeTag = new KeyValuePair<string, object?>(RouteLabel, route);
-        _queries.Add(1, databaseTag, routeTag);
-        _queryDuration.Record(seconds, databaseTag, routeTag);
+        if (!Recording)
+        {
+            return;
+        }
+
+        if (_routes.Get((database, route)) is { } series)
+        {
+            series.Queries.Inc();
+            Observe(series.Duration, seconds);
+        }
+        else
+        {
+            _droppedQueries.Inc();
+            _droppedQueryDurations.Inc();
+        }
     }
 
     /// <summary>An ErrorResponse went to a client; <paramref name="sqlState"/> is its full five-character code.</summary>
     public void Error(string database, string sqlState) => Error(database, sqlState.AsSpan());
 
     /// <inheritdoc cref="Error(string, string)"/>
-    public void Error(string database, ReadOnlySpan<char> sqlState) =>
-        _errors.Add(1, new KeyValuePair<string, object?>(DatabaseLabel, database), new KeyValuePair<string, object?>("sqlstate_class", SqlStateClass(sqlState)));
+    public void Error(string database, ReadOnlySpan<char> sqlState)
+    {
+        if (!Recording)
+        {
+            return;
+        }
+
+        (_errors.Get((database, SqlStateClass(sqlState))) ?? _droppedErrors).Inc();
+    }
 
     /// <summary>The proxy cancelled a statement of <paramref name="user"/> for exceeding its statement_timeout.</summary>
-    public void StatementTimeout(string database, string user) =>
-        _statementTimeouts.Add(1, new KeyValuePair<string, object?>(DatabaseLabel, database), new KeyValuePair<string, object?>(UserLabel, user));
+    public void StatementTimeout(string database, string user)
+    {
+        if (!Recording)
+        {
+            return;
+        }
+
+        (_statementTimeouts.Get((database, user)) ?? _droppedStatementTimeouts).Inc();
+    }
 
     /// <summary>A client connection was refused.</summary>
-    public void ConnectionRejected(RejectionReason reason) =>
-        _rejectedConnections.Add(1, new KeyValuePair<string, object?>("reason", ReasonLabel(reason)));
+    public void ConnectionRejected(RejectionReason reason)
+    {
+        if (!Recording)
+        {
+            return;
+        }
+
+        _rejectedConnections[(int)reason].Inc();
+    }
 
     /// <summary><paramref name="bytes"/> were forwarded; call it per read or per flush, not per message.</summary>
     public void BytesTransferred(TrafficDirection direction, long bytes)
     {
-        if (bytes > 0)
+        if (!Recording || bytes <= 0)
         {
-            _bytes.Add(bytes, direction == TrafficDirection.ClientToServer ? s_clientToServer : s_serverToClient);
+            return;
+        }
+
+        (direction == TrafficDirection.ClientToServer ? _bytesClientToServer : _bytesServerToClient).Inc(bytes);
+    }
+
+    /// <summary>A transaction routed as a read runs on a replica (<paramref name="onReplica"/>) or on the primary.</summary>
+    public void ReadRouted(string database, bool onReplica)
+    {
+        if (!Recording)
+        {
+            return;
+        }
+
+        if (_reads.Get(database) is { } series)
+        {
+            (onReplica ? series.OnReplica : series.OnPrimary).Inc();
+        }
+        else
+        {
+            _droppedReads.Inc();
         }
     }
 
-    /// <summary>A transaction routed as a read ran on <paramref name="route"/> (<c>replica</c> or <c>primary</c>).</summary>
-    public void ReadRouted(string database, string route) =>
-        _reads.Add(1, new KeyValuePair<string, object?>(DatabaseLabel, database), new KeyValuePair<string, object?>(RouteLabel, route));
-
-    /// <summary>A read waited for fresher replica positions because none was known to have replayed its floor.</summary>
-    public void ReadFloorWait(string database) => _readFloorWaits.Add(1, new KeyValuePair<string, object?>(DatabaseLabel, database));
+    /// <summary>A read waited for fresher replica positions because no replica was known to have replayed its floor.</summary>
+    public void ReadFloorWait(string database)
+    {
+        if (Recording && _reads.Get(database) is { } series)
+        {
+            series.FloorWaits.Inc();
+        }
+    }
 
     /// <summary>A read went to the primary because no replica replayed its floor within max_read_wait.</summary>
-    public void ReadFloorFallback(string database) => _readFloorFallbacks.Add(1, new KeyValuePair<string, object?>(DatabaseLabel, database));
+    public void ReadFloorFallback(string database)
+    {
+        if (Recording && _reads.Get(database) is { } series)
+        {
+            series.FloorFallbacks.Inc();
+        }
+    }
 
     /// <summary>A client waited <paramref name="seconds"/> for a server connection (record 0 for an immediate checkout).</summary>
-    public void CheckoutWait(double seconds) => _checkoutWait.Record(seconds);
-
-    public void Dispose() => Meter.Dispose();
-
-    /// <summary>
-    /// Records zero on every series whose labels come from a closed set, so that they exist (and rate() works) from
-    /// the first scrape rather than from the first event.
-    /// </summary>
-    internal void PublishZeroSeries()
+    public void CheckoutWait(double seconds)
     {
-        _bytes.Add(0, s_clientToServer);
-        _bytes.Add(0, s_serverToClient);
-        foreach (var reason in Enum.GetValues<RejectionReason>())
+        if (!Recording)
         {
-            _rejectedConnections.Add(0, new KeyValuePair<string, object?>("reason", ReasonLabel(reason)));
+            return;
         }
+
+        Observe(_checkoutWait, seconds);
+    }
+
+    /// <summary>Brings the gauges up to date and writes every metric to <paramref name="output"/>.</summary>
+    public Task WriteToAsync(Stream output, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        return _registry.CollectAndExportAsTextAsync(output, cancellationToken);
+    }
+
+    /// <summary>The scrape as a string (tests, tools).</summary>
+    public async Task<string> ScrapeAsync(CancellationToken cancellationToken = default)
+    {
+        using var buffer = new MemoryStream();
+        await WriteToAsync(buffer, cancellationToken);
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     internal static string ReasonLabel(RejectionReason reason) => reason switch
@@ -222,150 +363,91 @@ public sealed class SluiceMetrics : IDisposable
         _ => -1,
     };
 
-    private IEnumerable<Measurement<long>> ObserveClientConnections()
+    // A NaN is no duration: it would poison the histogram's sum for good.
+    private static void Observe(IHistogram histogram, double seconds)
     {
-        if (_source is not { } source)
+        if (!double.IsNaN(seconds))
         {
-            yield break;
-        }
-
-        foreach (var gauge in source.GetClientConnections())
-        {
-            yield return new Measurement<long>(
-                gauge.Count,
-                new KeyValuePair<string, object?>(DatabaseLabel, gauge.Database),
-                new KeyValuePair<string, object?>(UserLabel, gauge.User),
-                new KeyValuePair<string, object?>(StateLabel, gauge.State));
+            histogram.Observe(seconds);
         }
     }
 
-    private IEnumerable<Measurement<long>> ObservePinnedClients() =>
-        ObserveClientCounts(source => source.GetPinnedClients().Select(gauge => (gauge.Database, gauge.User, gauge.Count)));
-
-    private IEnumerable<Measurement<long>> ObserveServerConnections()
+    /// <summary>Before each scrape: reads every gauge from the source. A gauge whose source throws loses its series for this scrape only.</summary>
+    private void Collect()
     {
-        if (_source is not { } source)
+        lock (_collectLock)
         {
-            yield break;
-        }
+            _process.Update();
+            var source = _source;
+            var failed = false;
+            failed |= !TryObserve(_clientConnections, source, static s => s.GetClientConnections().Select(g => (Labels(g.Database, g.User, g.State), (double)g.Count)));
+            failed |= !TryObserve(_clientsPinned, source, static s => s.GetPinnedClients().Select(g => (Labels(g.Database, g.User), (double)g.Count)));
+            failed |= !TryObserve(_serverConnections, source, static s => s.GetServerConnections().Select(g => (Labels(g.Database, g.User, g.Server, g.Role, g.State), (double)g.Count)));
+            failed |= !TryObserve(_poolWaitingClients, source, static s => s.GetPoolWaitingClients().Select(g => (Labels(g.Database, g.User), (double)g.Count)));
 
-        foreach (var gauge in source.GetServerConnections())
-        {
-            yield return new Measurement<long>(
-                gauge.Count,
-                new KeyValuePair<string, object?>(DatabaseLabel, gauge.Database),
-                new KeyValuePair<string, object?>(UserLabel, gauge.User),
-                new KeyValuePair<string, object?>(ServerLabel, gauge.Server),
-                new KeyValuePair<string, object?>(RoleLabel, gauge.Role),
-                new KeyValuePair<string, object?>(StateLabel, gauge.State));
-        }
-    }
-
-    private IEnumerable<Measurement<long>> ObservePoolWaitingClients() =>
-        ObserveClientCounts(source => source.GetPoolWaitingClients().Select(gauge => (gauge.Database, gauge.User, gauge.Count)));
-
-    /// <summary>A count of clients per (database, user): sluice_pool_waiting_clients and sluice_clients_pinned.</summary>
-    private IEnumerable<Measurement<long>> ObserveClientCounts(Func<IMetricsSource, IEnumerable<(string Database, string User, long Count)>> read)
-    {
-        if (_source is not { } source)
-        {
-            yield break;
-        }
-
-        foreach (var (database, user, count) in read(source))
-        {
-            yield return new Measurement<long>(
-                count,
-                new KeyValuePair<string, object?>(DatabaseLabel, database),
-                new KeyValuePair<string, object?>(UserLabel, user));
-        }
-    }
-
-    private IEnumerable<Measurement<long>> ObserveServerUp()
-    {
-        if (_source is not { } source)
-        {
-            yield break;
-        }
-
-        foreach (var gauge in source.GetServers())
-        {
-            yield return new Measurement<long>(
-                gauge.Up ? 1 : 0,
-                new KeyValuePair<string, object?>(DatabaseLabel, gauge.Database),
-                new KeyValuePair<string, object?>(ServerLabel, gauge.Server),
-                new KeyValuePair<string, object?>(RoleLabel, gauge.Role));
-        }
-    }
-
-    private IEnumerable<Measurement<double>> ObserveReplicaLagSeconds()
-    {
-        if (_source is not { } source)
-        {
-            yield break;
-        }
-
-        foreach (var gauge in source.GetServers())
-        {
-            if (gauge.LagSeconds is { } lag)
+            ServerStatusGauge[] servers = [];
+            try
             {
-                yield return new Measurement<double>(
-                    lag,
-                    new KeyValuePair<string, object?>(DatabaseLabel, gauge.Database),
-                    new KeyValuePair<string, object?>(ServerLabel, gauge.Server));
+                servers = source is null ? [] : [.. source.GetServers()];
+            }
+            catch (Exception e)
+            {
+                failed = true;
+                Log.CollectFailed(_logger, "sluice_server_up", e);
+            }
+
+            _serverUp.Observe(servers.Select(s => (Labels(s.Database, s.Server, s.Role), s.Up ? 1.0 : 0.0)));
+            _replicaLagSeconds.Observe(servers.Where(s => s.LagSeconds is not null).Select(s => (Labels(s.Database, s.Server), s.LagSeconds!.Value)));
+            _replicaLagBytes.Observe(servers.Where(s => s.LagBytes is not null).Select(s => (Labels(s.Database, s.Server), (double)s.LagBytes!.Value)));
+            _serverWalLsn.Observe(servers.Where(s => s.WalLsn is not null).Select(s => (Labels(s.Database, s.Server, s.Role), (double)s.WalLsn!.Value)));
+            failed |= !TryObserve(_readFloorLsn, source, static s => s.GetReadFloors().Select(g => (Labels(g.Database), (double)g.Lsn)));
+
+            // The read counters of every database with a server exist from the first scrape, at 0.
+            foreach (var database in servers.Select(s => s.Database).Distinct(StringComparer.Ordinal))
+            {
+                _reads.Get(database);
+            }
+
+            if (failed)
+            {
+                _collectErrors.Inc();
             }
         }
     }
 
-    private IEnumerable<Measurement<long>> ObserveReplicaLagBytes()
+    private bool TryObserve(ObservedGauge gauge, IMetricsSource? source, Func<IMetricsSource, IEnumerable<(string[], double)>> read)
     {
-        if (_source is not { } source)
+        try
         {
-            yield break;
+            gauge.Observe(source is null ? [] : read(source));
+            return true;
         }
-
-        foreach (var gauge in source.GetServers())
+        catch (Exception e)
         {
-            if (gauge.LagBytes is { } lag)
-            {
-                yield return new Measurement<long>(
-                    lag,
-                    new KeyValuePair<string, object?>(DatabaseLabel, gauge.Database),
-                    new KeyValuePair<string, object?>(ServerLabel, gauge.Server));
-            }
+            // /metrics must answer even when one gauge is broken: the scrape goes on with the others.
+            Log.CollectFailed(_logger, gauge.Name, e);
+            return false;
         }
     }
 
-    private IEnumerable<Measurement<long>> ObserveServerWalLsn()
+    private static string[] Labels(params string[] values) => values;
+
+#if SLUICE_METRICS_OFF
+    // bench/metrics-cost.sh builds the proxy with every recording call a no-op, to measure what metrics cost.
+    private static bool Recording => false;
+#else
+    private static bool Recording => true;
+#endif
+
+    /// <summary>The series one (database, route) records into per transaction and per query.</summary>
+    private sealed record RouteSeries(Counter.Child Transactions, Counter.Child Queries, Histogram.Child Duration);
+
+    /// <summary>The series of one database's reads: where they ran, and how their floor (routing.read_consistency) shaped that.</summary>
+    private sealed record ReadSeries(Counter.Child OnReplica, Counter.Child OnPrimary, Counter.Child FloorWaits, Counter.Child FloorFallbacks);
+
+    private static partial class Log
     {
-        if (_source is not { } source)
-        {
-            yield break;
-        }
-
-        foreach (var gauge in source.GetServers())
-        {
-            if (gauge.WalLsn is { } lsn)
-            {
-                yield return new Measurement<long>(
-                    lsn,
-                    new KeyValuePair<string, object?>(DatabaseLabel, gauge.Database),
-                    new KeyValuePair<string, object?>(ServerLabel, gauge.Server),
-                    new KeyValuePair<string, object?>(RoleLabel, gauge.Role));
-            }
-        }
-    }
-
-    private IEnumerable<Measurement<long>> ObserveReadFloors()
-    {
-        if (_source is not { } source)
-        {
-            yield break;
-        }
-
-        foreach (var gauge in source.GetReadFloors())
-        {
-            yield return new Measurement<long>(gauge.Lsn, new KeyValuePair<string, object?>(DatabaseLabel, gauge.Database));
-        }
+        [LoggerMessage(1, LogLevel.Warning, "Observing {Metric} for a scrape failed; the scrape lacks its samples")]
+        public static partial void CollectFailed(ILogger logger, string metric, Exception exception);
     }
 }

@@ -26,6 +26,9 @@ internal sealed class PoolRegistry : IAsyncDisposable
         _loggerFactory = loggerFactory;
     }
 
+    /// <summary>Where pools created from now on open server connections; null for TCP. Relay tests use in-memory pairs.</summary>
+    public ServerConnectionOpener? OpenConnection { get; set; }
+
     public IEnumerable<ServerPool> Pools => _pools.Values;
 
     public ServerPool GetPool(ProxyConfig config, DatabaseConfig database, UserConfig user, BackendServerConfig server)
@@ -235,7 +238,7 @@ internal sealed class PoolRegistry : IAsyncDisposable
 
     private ServerPool NewPool(PoolKey key, ServerLoginTarget target, PoolSettings settings)
     {
-        var pool = new ServerPool(key.Database, key.User, target, settings, _loggerFactory.CreateLogger<ServerPool>());
+        var pool = new ServerPool(key.Database, key.User, target, settings, _loggerFactory.CreateLogger<ServerPool>()) { OpenConnection = OpenConnection };
         if (_anyPaused && IsPaused(key.Database))
         {
             pool.Pause();

@@ -43,6 +43,9 @@ internal sealed partial class ServerPool
 
     public PoolSettings Settings { get; set; }
 
+    /// <summary>Where new server connections come from; null for TCP (set by the registry, for in-memory tests).</summary>
+    public ServerConnectionOpener? OpenConnection { get; init; }
+
     public int IdleCount
     {
         get
@@ -259,7 +262,7 @@ internal sealed partial class ServerPool
         {
             try
             {
-                var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, cancellationToken);
+                var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, OpenConnection, cancellationToken);
                 server.Pool = this;
                 lock (_lock)
                 {
@@ -385,7 +388,7 @@ internal sealed partial class ServerPool
     {
         try
         {
-            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, cancellationToken);
+            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, OpenConnection, cancellationToken);
             server.Pool = this;
             lock (_lock)
             {
@@ -411,7 +414,7 @@ internal sealed partial class ServerPool
     {
         try
         {
-            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, CancellationToken.None);
+            var server = await ServerConnection.ConnectAsync(Target, Settings.ConnectTimeout, Settings.ServerTls, OpenConnection, CancellationToken.None);
             server.Pool = this;
             lock (_lock)
             {

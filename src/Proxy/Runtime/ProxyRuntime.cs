@@ -32,9 +32,8 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Monitor = new HealthMonitor(config, loggerFactory);
         Health = new HealthState(Monitor, () => _config);
         Security = new ProxySecurity(loggerFactory.CreateLogger<ProxySecurity>());
-        Metrics = new SluiceMetrics(new RuntimeMetricsSource(this));
+        Metrics = new SluiceMetrics(new RuntimeMetricsSource(this), loggerFactory.CreateLogger<SluiceMetrics>());
         Reads = new CausalReads(Monitor, () => _config, Metrics);
-        Exporter = new PrometheusExporter(Metrics, logger: loggerFactory.CreateLogger<PrometheusExporter>());
         _sweeper = new SessionSweeper(this);
         Admin = new AdminConsole(this);
     }
@@ -57,8 +56,6 @@ internal sealed class ProxyRuntime : IAsyncDisposable
 
     /// <summary>Protocol-level prepared statements shared across clients (transaction mode).</summary>
     public PreparedStatementCache PreparedStatements { get; } = new();
-
-    public PrometheusExporter Exporter { get; }
 
     /// <summary>Certificates, allowlist and the auth-failure throttle; loaded by ProxyServer at startup and on reload.</summary>
     public ProxySecurity Security { get; }
@@ -146,8 +143,6 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Admin.Dispose();
         await _sweeper.DisposeAsync();
         await Pools.DisposeAsync();
-        Exporter.Dispose();
-        Metrics.Dispose();
         Draining.Dispose();
     }
 }

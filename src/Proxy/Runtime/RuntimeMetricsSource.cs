@@ -1,8 +1,13 @@
+using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Observability;
 
 namespace Sluice.Proxy.Runtime;
 
-/// <summary>The gauges of /metrics, read from the live sessions and pools at scrape time.</summary>
+/// <summary>
+/// The gauges of /metrics, read from the live sessions and pools at scrape time. Every configured (database, user)
+/// pool, and every server of it, is reported from the config, at 0 until something happens, so that a dashboard or an
+/// alert finds its series from start-up and a reload adds or removes them with the pools.
+/// </summary>
 internal sealed class RuntimeMetricsSource : IMetricsSource
 {
     private readonly ProxyRuntime _runtime;
@@ -12,71 +17,97 @@ internal sealed class RuntimeMetricsSource : IMetricsSource
         _runtime = runtime;
     }
 
+    /// <summary>Every state of every configured pool, plus whatever else has clients (the admin console).</summary>
     public IEnumerable<ClientConnectionsGauge> GetClientConnections()
     {
         var counts = new Dictionary<(string Database, string User, string State), long>();
+        foreach (var (database, user) in ConfiguredPools(_runtime.Config))
+        {
+            foreach (var state in SluiceMetrics.ClientStates)
+            {
+                counts[(database, user, state)] = 0;
+            }
+        }
+
         foreach (var session in _runtime.Sessions.Keys)
         {
             var key = (session.DatabaseName, session.UserName, session.State);
             counts[key] = counts.GetValueOrDefault(key) + 1;
         }
 
-        foreach (var ((database, user, state), count) in counts)
-        {
-            yield return new ClientConnectionsGauge(database, user, state, count);
-        }
+        return counts.Select(c => new ClientConnectionsGauge(c.Key.Database, c.Key.User, c.Key.State, c.Value));
     }
 
-    /// <summary>Every (database, user) with a client connected, 0 when none of them is pinned, so the series exists before the first pin.</summary>
     public IEnumerable<PinnedClientsGauge> GetPinnedClients()
     {
-        var counts = new Dictionary<(string Database, string User), long>();
+        var counts = ZeroPerPool(_runtime.Config);
         foreach (var session in _runtime.Sessions.Keys)
         {
-            if (session.IsAdminConsole)
+            if (session.IsPinned && !session.IsAdminConsole)
             {
-                continue;
+                var key = (session.DatabaseName, session.UserName);
+                counts[key] = counts.GetValueOrDefault(key) + 1;
             }
-
-            var key = (session.DatabaseName, session.UserName);
-            counts[key] = counts.GetValueOrDefault(key) + (session.IsPinned ? 1 : 0);
         }
 
-        foreach (var ((database, user), count) in counts)
-        {
-            yield return new PinnedClientsGauge(database, user, count);
-        }
+        return counts.Select(c => new PinnedClientsGauge(c.Key.Database, c.Key.User, c.Value));
     }
 
     public IEnumerable<ServerConnectionsGauge> GetServerConnections()
     {
+        var counts = new Dictionary<(string Database, string User, string Server, string State), long>();
+        var config = _runtime.Config;
+        foreach (var database in config.Databases)
+        {
+            foreach (var user in config.Users)
+            {
+                foreach (var server in database.Servers)
+                {
+                    foreach (var state in SluiceMetrics.ServerStates)
+                    {
+                        counts[(database.Name, user.Name, server.Name, state)] = 0;
+                    }
+                }
+            }
+        }
+
         foreach (var pool in _runtime.Pools.Pools)
         {
-            var role = RoleOf(pool.Database, pool.Target.ServerName);
-            yield return new ServerConnectionsGauge(pool.Database, pool.User, pool.Target.ServerName, role, "active", pool.ActiveCount);
-            yield return new ServerConnectionsGauge(pool.Database, pool.User, pool.Target.ServerName, role, "idle", pool.IdleCount);
-            yield return new ServerConnectionsGauge(pool.Database, pool.User, pool.Target.ServerName, role, "login", pool.ConnectingCount);
+            var server = pool.Target.ServerName;
+            Add(counts, (pool.Database, pool.User, server, "active"), pool.ActiveCount);
+            Add(counts, (pool.Database, pool.User, server, "idle"), pool.IdleCount);
+            Add(counts, (pool.Database, pool.User, server, "login"), pool.ConnectingCount);
         }
+
+        // The role the health monitor found (a promoted replica is labelled primary), as sluice_server_up labels it.
+        return counts.Select(c => new ServerConnectionsGauge(
+            c.Key.Database, c.Key.User, c.Key.Server, _runtime.Health.RoleOf(c.Key.Database, c.Key.Server), c.Key.State, c.Value));
     }
 
+    /// <summary>Per (database, user): a pool per server, so their waiting clients add up.</summary>
     public IEnumerable<PoolWaitingClientsGauge> GetPoolWaitingClients()
     {
+        var counts = ZeroPerPool(_runtime.Config);
         foreach (var pool in _runtime.Pools.Pools)
         {
-            yield return new PoolWaitingClientsGauge(pool.Database, pool.User, pool.WaitingCount);
+            Add(counts, (pool.Database, pool.User), pool.WaitingCount);
         }
+
+        return counts.Select(c => new PoolWaitingClientsGauge(c.Key.Database, c.Key.User, c.Value));
     }
 
-    public IEnumerable<ServerStatusGauge> GetServers()
-    {
-        foreach (var status in _runtime.Health.Servers())
-        {
-            yield return status;
-        }
-    }
+    public IEnumerable<ServerStatusGauge> GetServers() => _runtime.Health.Servers();
 
     public IEnumerable<ReadFloorGauge> GetReadFloors() => _runtime.Health.ReadFloors();
 
-    // The role the health monitor found (a promoted replica is labelled primary), as sluice_server_up labels it.
-    private string RoleOf(string database, string server) => _runtime.Health.RoleOf(database, server);
+    /// <summary>Every (database, user) a client may log in to: each configured database with each configured user.</summary>
+    private static IEnumerable<(string Database, string User)> ConfiguredPools(ProxyConfig config) =>
+        config.Databases.SelectMany(database => config.Users.Select(user => (database.Name, user.Name)));
+
+    private static Dictionary<(string Database, string User), long> ZeroPerPool(ProxyConfig config) =>
+        ConfiguredPools(config).Distinct().ToDictionary(pool => pool, _ => 0L);
+
+    private static void Add<TKey>(Dictionary<TKey, long> counts, TKey key, long count)
+        where TKey : notnull =>
+        counts[key] = counts.GetValueOrDefault(key) + count;
 }

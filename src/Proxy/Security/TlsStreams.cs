@@ -6,15 +6,13 @@ namespace Sluice.Proxy.Security;
 internal static class TlsStreams
 {
     /// <summary>
-    /// Puts an authenticated TLS stream under the connection's pipes and lets go of the plaintext ones (their buffers
-    /// go back to the pool; the socket stays, since the TLS stream reads from it).
+    /// Puts an authenticated TLS stream under the connection's pipes. What happens to the plaintext pipes is the
+    /// transport's business: stream pipes are let go (their buffers go back to the pool), while a transport whose
+    /// socket loop feeds the TLS stream keeps its raw pipes running under it.
     /// </summary>
-    public static async ValueTask SwitchToAsync(DuplexConnection connection, SslStream ssl)
+    public static ValueTask SwitchToAsync(DuplexConnection connection, SslStream ssl)
     {
-        var plaintextInput = connection.Input;
-        var plaintextOutput = connection.Output;
         connection.ReplaceStream(ssl);
-        await plaintextInput.CompleteAsync();
-        await plaintextOutput.CompleteAsync();
+        return ValueTask.CompletedTask;
     }
 }

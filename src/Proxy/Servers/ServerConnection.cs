@@ -10,6 +10,9 @@ using Sluice.Proxy.Transport;
 
 namespace Sluice.Proxy.Servers;
 
+/// <summary>Opens the byte stream to a server (TCP in the proxy; an in-memory pair in relay tests).</summary>
+internal delegate ValueTask<DuplexConnection> ServerConnectionOpener(ServerLoginTarget target, CancellationToken cancellationToken);
+
 /// <summary>
 /// One logged-in connection to a PostgreSQL server. It knows the server's backend key (for cancels), the
 /// parameters the server reported and the session settings the proxy put on it, so a client can be lent a
@@ -73,13 +76,14 @@ internal sealed class ServerConnection : IAsyncDisposable
     public void MarkBroken() => IsBroken = true;
 
     public static Task<ServerConnection> ConnectAsync(ServerLoginTarget target, TimeSpan timeout, CancellationToken cancellationToken) =>
-        ConnectAsync(target, timeout, ServerTlsOptions.Disabled, cancellationToken);
+        ConnectAsync(target, timeout, ServerTlsOptions.Disabled, null, cancellationToken);
 
     /// <summary>
     /// Opens a connection, negotiates TLS as <paramref name="tls"/> says ([tls] server_mode), and logs in. Everything
-    /// the server may get wrong fails as <see cref="ServerConnectException"/>, within <paramref name="timeout"/>.
+    /// the server may get wrong fails as <see cref="ServerConnectException"/>, within <paramref name="timeout"/>. The
+    /// byte stream comes from <paramref name="open"/> when given (in-memory pairs in relay tests), otherwise over TCP.
     /// </summary>
-    public static async Task<ServerConnection> ConnectAsync(ServerLoginTarget target, TimeSpan timeout, ServerTlsOptions tls, CancellationToken cancellationToken)
+    public static async Task<ServerConnection> ConnectAsync(ServerLoginTarget target, TimeSpan timeout, ServerTlsOptions tls, ServerConnectionOpener? open, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(tls);
@@ -92,7 +96,9 @@ internal sealed class ServerConnection : IAsyncDisposable
         DuplexConnection connection;
         try
         {
-            connection = await DuplexConnection.ConnectAsync(target.Host, target.Port, timeoutSource.Token);
+            connection = open is null
+                ? await DuplexConnection.ConnectAsync(target.Host, target.Port, timeoutSource.Token)
+                : await open(target, timeoutSource.Token);
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
@@ -161,31 +167,23 @@ internal sealed class ServerConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Throws away what the server still sends for a client that left: <paramref name="skip"/> bytes of a frame cut
-    /// short, then everything up to the <paramref name="readyCount"/>-th ReadyForQuery. Rows are skipped without being
-    /// copied; a COPY FROM STDIN the client abandoned is failed so the server comes back.
+    /// Throws away what the server still sends for a client that left: the rest of the frame the client's pump left
+    /// cut short (<paramref name="leftover"/>), then everything up to the <paramref name="readyCount"/>-th
+    /// ReadyForQuery. Rows are skipped without being copied; a COPY FROM STDIN the client abandoned is failed so the
+    /// server comes back.
     /// </summary>
-    public async Task DrainAsync(long skip, int readyCount, CancellationToken cancellationToken)
+    public async Task DrainAsync(FrameRelay leftover, int readyCount, CancellationToken cancellationToken)
     {
         var input = Connection.Input;
+        var relay = leftover;
+        relay.SkipRest();
         while (readyCount > 0)
         {
             var result = await input.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
             while (readyCount > 0)
             {
-                if (skip > 0)
-                {
-                    var take = Math.Min(skip, buffer.Length);
-                    buffer = buffer.Slice(take);
-                    skip -= take;
-                    if (skip > 0)
-                    {
-                        break;
-                    }
-                }
-
-                var status = FrameReader.TryReadHeader(buffer, FrameReader.DefaultMaxFrameLength, out var header);
+                var status = relay.Next(ref buffer, null, out var header);
                 if (status == ReadStatus.Invalid)
                 {
                     MarkBroken();
@@ -209,13 +207,11 @@ internal sealed class ServerConnection : IAsyncDisposable
                     await Connection.Output.FlushAsync(cancellationToken);
                 }
 
-                skip = header.FrameLength;
+                relay.Skip(header.FrameLength);
             }
 
             // Whatever of the last frame is already here is consumed now; the rest is skipped on the next read.
-            var consume = Math.Min(skip, buffer.Length);
-            buffer = buffer.Slice(consume);
-            skip -= consume;
+            relay.Move(ref buffer, null);
             input.AdvanceTo(buffer.Start, buffer.End);
             if (result.IsCompleted && readyCount > 0)
             {

@@ -74,12 +74,6 @@ internal sealed class ReplyQueue
         return reply;
     }
 
-    public void Clear()
-    {
-        _pending.Clear();
-        Volatile.Write(ref _unusual, 0);
-    }
-
     /// <summary>False for messages that never end a reply (rows, COPY data, parameter descriptions).</summary>
     public static bool MayEnd(BackendMessageCode code) => code is not (BackendMessageCode.DataRow or BackendMessageCode.CopyData
         or BackendMessageCode.CopyDone or BackendMessageCode.CopyInResponse or BackendMessageCode.CopyOutResponse

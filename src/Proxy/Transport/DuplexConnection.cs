@@ -26,10 +26,18 @@ internal abstract class DuplexConnection : IDuplexPipe, IAsyncDisposable
     public abstract Stream Stream { get; }
 
     /// <summary>Wraps an accepted socket; the connection owns it from now on.</summary>
-    public static DuplexConnection Create(Socket socket)
+    public static DuplexConnection Create(Socket socket) => Create(socket, TransportSelection.Current);
+
+    /// <summary>Wraps an accepted or connected socket in the given implementation (tests compare them).</summary>
+    public static DuplexConnection Create(Socket socket, TransportKind kind)
     {
         socket.NoDelay = true;
-        return new StreamDuplexConnection(socket);
+        return kind switch
+        {
+            TransportKind.Stream => new StreamDuplexConnection(socket),
+            TransportKind.SocketsUnofficial => new UnofficialSocketConnection(socket),
+            _ => new SocketDuplexConnection(socket),
+        };
     }
 
     public static async ValueTask<DuplexConnection> ConnectAsync(string host, int port, CancellationToken cancellationToken)
@@ -49,7 +57,9 @@ internal abstract class DuplexConnection : IDuplexPipe, IAsyncDisposable
 
     /// <summary>
     /// Puts a new stream (an authenticated SslStream over <see cref="Stream"/>) under the pipes. The caller must have
-    /// consumed everything read so far: bytes buffered in the old reader belong to the plaintext phase.
+    /// consumed everything read so far: bytes buffered in the old reader belong to the plaintext phase. The plaintext
+    /// pipes are the implementation's to release (or keep, where they feed <see cref="Stream"/>): callers must not
+    /// complete them.
     /// </summary>
     public abstract void ReplaceStream(Stream stream);
 

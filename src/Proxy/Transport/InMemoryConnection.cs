@@ -54,21 +54,8 @@ internal sealed class InMemoryConnection : DuplexConnection
         throw new NotSupportedException("an in-memory connection has no byte stream for TLS");
 
     /// <summary>Looks without consuming: data waiting, or the peer has completed its side.</summary>
-    public override bool HasPendingInputOrClosed()
-    {
-        if (Volatile.Read(ref _disposed) != 0)
-        {
-            return true;
-        }
-
-        if (!_incoming.Reader.TryRead(out var result))
-        {
-            return false;
-        }
-
-        _incoming.Reader.AdvanceTo(result.Buffer.Start);
-        return !result.Buffer.IsEmpty || result.IsCompleted || result.IsCanceled;
-    }
+    public override bool HasPendingInputOrClosed() =>
+        Volatile.Read(ref _disposed) != 0 || PipePeek.HasPendingInputOrClosed(_incoming.Reader);
 
     public override void Abort()
     {

@@ -5,7 +5,7 @@ namespace Sluice.Proxy.Transport;
 
 /// <summary>
 /// Accepts TCP connections on one address and hands each to <c>onAccepted</c>, which owns it from then on. A plain
-/// accept loop: Kestrel's transport costs ~3 KiB more per idle connection (DESIGN.md, transport measurement).
+/// accept loop: Kestrel's transport costs ~3 KiB more per idle connection (bench/RESULTS.md, transports).
 /// </summary>
 internal sealed class SocketListener : IAsyncDisposable
 {

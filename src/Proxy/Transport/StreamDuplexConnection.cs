@@ -10,9 +10,6 @@ namespace Sluice.Proxy.Transport;
 /// </summary>
 internal sealed class StreamDuplexConnection : DuplexConnection
 {
-    /// <summary>Size of the segments rented per read; large results stream through in reads of this size.</summary>
-    private const int ReadBufferSize = 16 * 1024;
-
     private readonly Socket _socket;
     private int _disposed;
     private Stream _stream;
@@ -25,7 +22,7 @@ internal sealed class StreamDuplexConnection : DuplexConnection
         _stream = new NetworkStream(socket, ownsSocket: false);
         RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
         LocalEndPoint = socket.LocalEndPoint;
-        (_input, _output) = CreatePipes(_stream);
+        (_input, _output) = StreamPipes.Create(_stream);
     }
 
     public override PipeReader Input => _input;
@@ -41,8 +38,12 @@ internal sealed class StreamDuplexConnection : DuplexConnection
 
     public override void ReplaceStream(Stream stream)
     {
+        // The plaintext pipes are done: completing them returns their buffers (nothing is buffered for writing, and
+        // they leave the network stream open for the TLS stream over it).
+        _input.Complete();
+        _output.Complete();
         _stream = stream;
-        (_input, _output) = CreatePipes(stream);
+        (_input, _output) = StreamPipes.Create(stream);
     }
 
     public override bool HasPendingInputOrClosed()
@@ -99,8 +100,4 @@ internal sealed class StreamDuplexConnection : DuplexConnection
         await _stream.DisposeAsync();
         _socket.Dispose();
     }
-
-    private static (PipeReader, PipeWriter) CreatePipes(Stream stream) =>
-        (PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: ReadBufferSize, minimumReadSize: 2048, leaveOpen: true, useZeroByteReads: true)),
-         PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true)));
 }

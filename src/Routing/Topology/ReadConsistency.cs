@@ -1,14 +1,14 @@
 namespace Sluice.Routing.Topology;
 
-/// <summary>routing.read_consistency: which writes a read routed to a replica is sure to see.</summary>
+/// <summary>What a read routed to a replica promises about the writes before it ([routing] read_consistency).</summary>
 public enum ReadConsistency
 {
-    /// <summary>Every write transaction that completed through this proxy (any client, any user) before the read began.</summary>
+    /// <summary>A read sees what the writes it could have observed committed (the default).</summary>
     Causal,
 
-    /// <summary>The client's own write transactions (read_your_writes = true).</summary>
+    /// <summary>A client's reads see its own earlier commits (read your writes).</summary>
     Session,
 
-    /// <summary>No guarantee beyond max_replica_lag.</summary>
+    /// <summary>Any replica within the lag budget ([routing] max_replica_lag) may answer.</summary>
     LagBudget,
 }

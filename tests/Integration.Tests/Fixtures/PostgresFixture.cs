@@ -31,6 +31,7 @@ public sealed class PostgresFixture : IAsyncLifetime
     {
         cluster = await PostgresCluster.StartAsync(new PostgresClusterOptions
         {
+            ExtraSettings = await PgStatStatements.PreloadSettingsAsync(PostgresInstallation.Find()),
             ExtraHbaLines =
             [
                 $"host all {TestRoles.Trust.Name} 127.0.0.1/32 trust",

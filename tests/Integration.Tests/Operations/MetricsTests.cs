@@ -74,6 +74,78 @@ public sealed class MetricsTests(PostgresFixture fixture, ITestOutputHelper outp
         Assert.Equal(0, Scrape.Sum(closed, "sluice_client_connections", Db, $"user=\"{TestRoles.Scram.Name}\""));
     }
 
+    [Fact]
+    public async Task A_freshly_started_proxy_exports_every_configured_pool_at_zero()
+    {
+        var config = fixture.CreateProxyConfig();
+        await using var proxy = await fixture.StartProxyAsync(config);
+        using var http = new HttpClient { BaseAddress = proxy.HttpBaseAddress };
+
+        // No client has connected: every series a dashboard or alert needs is there, at 0, not missing.
+        var scrape = await ScrapeAsync(http);
+
+        var servers = config.Databases.Single().Servers.Select(s => s.Name).ToArray();
+        foreach (var user in config.Users.Select(u => $"user=\"{u.Name}\""))
+        {
+            foreach (var state in new[] { "active", "idle", "waiting" })
+            {
+                AssertZero(scrape, "sluice_client_connections", Db, user, $"state=\"{state}\"");
+            }
+
+            AssertZero(scrape, "sluice_pool_waiting_clients", Db, user);
+            AssertZero(scrape, "sluice_clients_pinned", Db, user);
+            foreach (var server in servers)
+            {
+                foreach (var state in new[] { "active", "idle", "login" })
+                {
+                    AssertZero(scrape, "sluice_server_connections", Db, user, $"server=\"{server}\"", $"state=\"{state}\"");
+                }
+            }
+        }
+
+        Assert.Equal(config.Users.Length * 3, Scrape.Samples(scrape, "sluice_client_connections").Count);
+        Assert.Equal(config.Users.Length * servers.Length * 3, Scrape.Samples(scrape, "sluice_server_connections").Count);
+        var promtool = await Tool.RunAsync("promtool", ["check", "metrics"], stdin: scrape);
+        output.WriteLine($"fresh proxy: {Scrape.Samples(scrape, "sluice_client_connections").Count} sluice_client_connections series, promtool exit {promtool.ExitCode} {promtool.Output.Trim()}");
+        Assert.True(promtool.ExitCode == 0 && promtool.Output.Trim().Length == 0, promtool.Output);
+    }
+
+    [Fact]
+    public async Task A_reload_adds_and_removes_the_series_of_pools()
+    {
+        var config = fixture.CreateProxyConfig();
+        await using var proxy = await fixture.StartProxyAsync(config);
+        using var http = new HttpClient { BaseAddress = proxy.HttpBaseAddress };
+        const string Added = "sluice_test_reporting";
+        var removedUser = $"user=\"{TestRoles.Md5.Name}\"";
+        Assert.Single(Scrape.Samples(await ScrapeAsync(http), "sluice_pool_waiting_clients", Db, removedUser));
+
+        var database = config.Databases.Single();
+        proxy.Server.Reload(config with
+        {
+            Users = [.. config.Users.Where(u => u.Name != TestRoles.Md5.Name)],
+            Databases = [database, database with { Name = Added, BackendDatabase = PostgresFixture.Database }],
+        });
+        var scrape = await ScrapeAsync(http);
+
+        foreach (var metric in new[] { "sluice_client_connections", "sluice_pool_waiting_clients", "sluice_clients_pinned", "sluice_server_connections" })
+        {
+            Assert.Empty(Scrape.Samples(scrape, metric, removedUser));
+            Assert.NotEmpty(Scrape.Samples(scrape, metric, Db));
+            var added = Scrape.Samples(scrape, metric, $"database=\"{Added}\"");
+            Assert.NotEmpty(added);
+            Assert.All(added, s => Assert.Equal(0, s.Value));
+        }
+
+        AssertZero(scrape, "sluice_client_connections", $"database=\"{Added}\"", $"user=\"{TestRoles.Scram.Name}\"", "state=\"waiting\"");
+    }
+
+    private static void AssertZero(string scrape, string metric, params string[] labels)
+    {
+        var sample = Assert.Single(Scrape.Samples(scrape, metric, labels));
+        Assert.Equal(0, sample.Value);
+    }
+
     private static async Task<string> ScrapeAsync(HttpClient http)
     {
         using var response = await http.GetAsync(new Uri("metrics", UriKind.Relative));

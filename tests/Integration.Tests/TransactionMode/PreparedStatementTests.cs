@@ -353,6 +353,41 @@ public sealed class PreparedStatementTests(PostgresFixture fixture)
         Assert.Equal("26000", Assert.Single(await client.RoundTripAsync(token), m => m.Code == 'E').Fields()['C']);
     }
 
+    [Fact]
+    public async Task A_reload_that_turns_prepared_statements_off_leaves_connected_clients_statements_working()
+    {
+        await using var proxy = await StartAsync(poolSize: 2);
+        using var timeout = new CancellationTokenSource(Sql.TestTimeout);
+        var token = timeout.Token;
+        await using var connection = await Sql.OpenAsync(proxy.ConnectionString(TestRoles.Scram), token);
+        await using var select = new NpgsqlCommand("SELECT $1::int * 2", connection) { Parameters = { new NpgsqlParameter<int> { TypedValue = 1 } } };
+        await select.PrepareAsync(token);
+
+        await using (var transaction = await connection.BeginTransactionAsync(token))
+        {
+            Assert.Equal(2, await select.ExecuteScalarAsync(token));
+
+            // In the middle of the transaction: the statement was prepared renamed, and its Binds stay renamed.
+            proxy.Server.Reload(proxy.Config with { Pool = proxy.Config.Pool with { PreparedStatements = false } });
+            ((NpgsqlParameter<int>)select.Parameters[0]).TypedValue = 2;
+            Assert.Equal(4, await select.ExecuteScalarAsync(token));
+            await transaction.CommitAsync(token);
+        }
+
+        // The next transactions too: the setting is the session's, taken at login.
+        for (var n = 3; n < 6; n++)
+        {
+            ((NpgsqlParameter<int>)select.Parameters[0]).TypedValue = n;
+            Assert.Equal(n * 2, await select.ExecuteScalarAsync(token));
+        }
+
+        // A client that logs in after the reload gets the new rule (its statement goes to the server under its own name).
+        await using var later = await Sql.OpenAsync(proxy.ConnectionString(TestRoles.Scram), token);
+        await using var own = new NpgsqlCommand("SELECT 7", later);
+        await own.PrepareAsync(token);
+        Assert.Equal(7, await own.ExecuteScalarAsync(token));
+    }
+
     private Task<RunningProxy> StartAsync(int poolSize)
     {
         var config = fixture.CreateProxyConfig(PoolMode.Transaction, poolSize);

@@ -72,7 +72,7 @@ public sealed class CheckCommandTests : IDisposable
             [
                 $"{path}:2: pool.size must be at least 1 (got 0)",
                 $"{path}:3: pool.mode: invalid value \"x\"; allowed: session, transaction, statement",
-                $"{path}:4: unknown key 'extra' in [pool]; known keys: mode, size, min_size, checkout_timeout, server_idle_timeout, server_lifetime, reset_query, prepared_statements, prepared_statements_per_server, server_connect_timeout",
+                $"{path}:4: unknown key 'extra' in [pool]; known keys: mode, size, min_size, checkout_timeout, server_idle_timeout, server_lifetime, server_connect_timeout, reset_query, prepared_statements, prepared_statements_per_server",
             ],
             ErrorLines);
     }
@@ -83,7 +83,9 @@ public sealed class CheckCommandTests : IDisposable
         var path = Write("[server]\nlisten = [\"127.0.0.1:6432\"\nhttp_listen = \"\"");
 
         Assert.Equal(1, CheckCommand.Run(["--config", path], _output, _error));
-        Assert.Equal([$"{path}:3: expected ',' or ']' in the array opened at line 2, found 'h'"], ErrorLines);
+        var line = Assert.Single(ErrorLines);
+        Assert.StartsWith($"{path}:3: ", line, StringComparison.Ordinal);
+        Assert.Contains("closing `]`", line, StringComparison.Ordinal);
     }
 
     [Fact]

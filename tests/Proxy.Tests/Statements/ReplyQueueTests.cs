@@ -23,7 +23,8 @@ public sealed class ReplyQueueTests
         Assert.True(queue.AllForwarded);
 
         queue.Enqueue(new PendingReply(ReplyTo.Close, ReplyAction.Fake));
-        queue.Clear();
+        Assert.False(queue.AllForwarded);
+        queue.Dequeue();
         Assert.True(queue.AllForwarded);
         Assert.Equal(0, queue.Count);
     }

@@ -1,0 +1,148 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace Sluice.Proxy.Transport;
+
+/// <summary>
+/// A TCP connection with its own receive loop, in the style of Garnet's network layer. The receive loop waits for data
+/// with a zero-byte receive, so an idle connection holds no buffer and no pipe segment, only that one pending receive;
+/// when data arrives it rents a segment, takes what is there with a non-blocking receive and flushes. The receive pipe
+/// runs its continuations inline, so the reader (the session) runs on the thread that completed the receive. Sending
+/// has no loop: the output is a stream pipe writer whose flush sends straight into the socket
+/// (<see cref="SocketSender"/>) on the session's own thread. A relayed message crosses no thread on its way through.
+/// </summary>
+internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPipe
+{
+    /// <summary>Smallest free space a receive gets; the pipe's pool rounds segments up to its block size (4 KiB).</summary>
+    private const int MinimumReceiveSize = 4096;
+
+    /// <summary>How long a closing connection may take to hand its last bytes to a peer that does not read.</summary>
+    private static readonly TimeSpan LastSendTimeout = TimeSpan.FromSeconds(1);
+
+    private static readonly PipeOptions DefaultReceiveOptions = ReceiveOptions(pool: null);
+
+    private static readonly StreamPipeWriterOptions DefaultSendOptions = SendOptions(pool: null);
+
+    private readonly Pipe _receive;
+    private readonly PipeWriter _send;
+    private readonly Task _receiveLoop;
+    private int _disposed;
+
+    /// <param name="socket">A connected socket; the connection owns it from now on.</param>
+    /// <param name="pool">Where segments are rented (tests count them); the shared pool when null.</param>
+    public SocketDuplexConnection(Socket socket, MemoryPool<byte>? pool = null)
+        : base(socket)
+    {
+        _receive = new Pipe(pool is null ? DefaultReceiveOptions : ReceiveOptions(pool));
+
+        // Synchronous receives and sends return WouldBlock instead of waiting: the receive loop and SocketSender try
+        // them first and wait asynchronously only when the socket has nothing to give or no room to take.
+        socket.Blocking = false;
+        _send = PipeWriter.Create(new SocketSender(socket), pool is null ? DefaultSendOptions : SendOptions(pool));
+        _receiveLoop = ReceiveLoopAsync();
+    }
+
+    PipeReader IDuplexPipe.Input => _receive.Reader;
+
+    PipeWriter IDuplexPipe.Output => _send;
+
+    protected override IDuplexPipe Raw => this;
+
+    protected override bool TryStartDispose() => Interlocked.Exchange(ref _disposed, 1) == 0;
+
+    protected override async ValueTask CloseAsync()
+    {
+        // Completing the writer sends what it still holds; a peer that does not read gets cut off.
+        try
+        {
+            await _send.CompleteAsync().AsTask().WaitAsync(LastSendTimeout);
+        }
+        catch (Exception ex) when (ex is TimeoutException or IOException or InvalidOperationException)
+        {
+        }
+
+        try
+        {
+            Socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
+
+        Socket.Dispose();
+        await _receiveLoop;
+    }
+
+    private static PipeOptions ReceiveOptions(MemoryPool<byte>? pool) => new(
+        pool,
+        readerScheduler: PipeScheduler.Inline,
+        writerScheduler: PipeScheduler.Inline,
+        pauseWriterThreshold: 64 * 1024,
+        resumeWriterThreshold: 32 * 1024,
+        minimumSegmentSize: MinimumReceiveSize,
+        useSynchronizationContext: false);
+
+    private static StreamPipeWriterOptions SendOptions(MemoryPool<byte>? pool) =>
+        new(pool, minimumBufferSize: 4096, leaveOpen: true);
+
+    private async Task ReceiveLoopAsync()
+    {
+        // Not on the constructor's stack: the first receive may complete at once.
+        await Task.Yield();
+        var writer = _receive.Writer;
+        Exception? error = null;
+        try
+        {
+            var moreLikely = false;
+            while (true)
+            {
+                if (!moreLikely)
+                {
+                    // Idle: wait for readability without a buffer. Completes with 0 both for "data is there" and for
+                    // end of stream; the receive below tells them apart.
+                    await Socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+                }
+
+                var memory = writer.GetMemory(MinimumReceiveSize);
+                var received = Socket.Receive(memory.Span, SocketFlags.None, out var socketError);
+                if (socketError == SocketError.WouldBlock)
+                {
+                    // Nothing after all (the last receive filled its segment exactly): wait again. The segment stays
+                    // rented until data comes, which only happens after a receive of exactly the segment's size.
+                    moreLikely = false;
+                    continue;
+                }
+
+                if (socketError != SocketError.Success)
+                {
+                    throw new SocketException((int)socketError);
+                }
+
+                if (received == 0)
+                {
+                    break;
+                }
+
+                // A full segment means the peer is streaming: read on without waiting (one syscall instead of two).
+                moreLikely = received == memory.Length;
+                writer.Advance(received);
+                var flush = await writer.FlushAsync();
+                if (flush.IsCompleted || flush.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (SocketException ex)
+        {
+            error = new IOException(ex.Message, ex);
+        }
+        catch (ObjectDisposedException ex)
+        {
+            error = new IOException("connection aborted", ex);
+        }
+
+        await writer.CompleteAsync(error);
+    }
+}

@@ -1,0 +1,35 @@
+namespace Sluice.Proxy.Transport;
+
+/// <summary>
+/// Which socket implementation sits under <see cref="DuplexConnection"/>. Chosen once per process from the hidden
+/// <c>SLUICE_TRANSPORT</c> environment variable so the variants can be measured side by side (bench/transports.sh);
+/// the default is the one that won on this project's measurements (bench/RESULTS.md, docs/transport.md).
+/// </summary>
+internal enum TransportKind
+{
+    /// <summary>Sluice's own socket loops: a zero-byte receive while idle, inline pipes (<see cref="SocketDuplexConnection"/>).</summary>
+    Socket,
+
+    /// <summary><c>PipeReader.Create</c>/<c>PipeWriter.Create</c> over a NetworkStream (<see cref="StreamDuplexConnection"/>).</summary>
+    Stream,
+
+    /// <summary>Pipelines.Sockets.Unofficial's <c>SocketConnection</c> (<see cref="UnofficialSocketConnection"/>).</summary>
+    SocketsUnofficial,
+}
+
+internal static class TransportSelection
+{
+    public const string EnvironmentVariable = "SLUICE_TRANSPORT";
+
+    /// <summary>Read once: every connection of a process uses the same implementation.</summary>
+    public static TransportKind Current { get; } = Parse(Environment.GetEnvironmentVariable(EnvironmentVariable));
+
+    public static TransportKind Parse(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "socket" => TransportKind.Socket,
+        "stream" => TransportKind.Stream,
+        "sockets-unofficial" or "psu" => TransportKind.SocketsUnofficial,
+        _ => throw new InvalidOperationException(
+            $"{EnvironmentVariable}={value}: expected socket, stream or sockets-unofficial"),
+    };
+}
