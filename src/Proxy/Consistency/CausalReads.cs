@@ -9,13 +9,14 @@ namespace Sluice.Proxy.Consistency;
 /// <summary>
 /// routing.read_consistency on the session's side, in two calls: <see cref="WriteCompleted"/> when a write transaction
 /// ends on the primary, <see cref="SelectAsync"/> when a read is about to be routed. A read goes to a replica known to
-/// have replayed its floor; when none is known to, it asks the monitor to check the database's servers at once and
+/// have replayed its floor; when none is known to, it has the monitor check the servers that could tell at once and
 /// waits for their answers, up to routing.max_read_wait, then runs on the primary.
 /// </summary>
 /// <remarks>
-/// Learning where a write ended costs the write nothing but a counter increment: the primary's position comes from the
-/// monitor's next check of it, sent after the write completed, and one such check serves every read waiting for it.
-/// See docs/routing.md for the measurements behind this choice.
+/// Learning where a write ended costs the write a counter increment and a wake-up of the primary's check loop: the
+/// primary's position comes from its check sent right after the write completed (one check covers every write
+/// completed before it was sent), and a check that raises the floor has the replicas checked at once, so that the
+/// positions are usually known before the next read asks. See docs/routing.md for the measurements behind this.
 /// </remarks>
 internal sealed class CausalReads
 {
@@ -34,7 +35,18 @@ internal sealed class CausalReads
     /// A write transaction on <paramref name="database"/> completed on the primary. Call it before the client can see
     /// its ReadyForQuery. Returns the write's number: pass the session's latest one to <see cref="SelectAsync"/>.
     /// </summary>
-    public long WriteCompleted(string database) => _monitor.Floors.Of(database).NoteWrite();
+    public long WriteCompleted(string database)
+    {
+        var number = _monitor.Floors.Of(database).NoteWrite();
+        var routing = _config().Routing;
+        if (routing.ReadWriteSplit && routing.ReadConsistency != ReadConsistency.LagBudget)
+        {
+            // Learn where it ended now, off the write's path, rather than when the next read asks.
+            _monitor.CatchUp(database);
+        }
+
+        return number;
+    }
 
     /// <summary>
     /// The server for a read on <paramref name="database"/> by a session whose last write was number
@@ -68,7 +80,7 @@ internal sealed class CausalReads
         {
             // Take the signal before asking, so that a check recorded in between is not missed.
             var nextCheck = floor.NextCheck;
-            _monitor.CheckSoon(database.Name);
+            _monitor.CatchUp(database.Name);
             var left = maxWait - time.GetElapsedTime(started);
             if (left <= TimeSpan.Zero)
             {

@@ -29,17 +29,25 @@ internal sealed class WriteFloor
     /// </summary>
     public long NoteWrite() => Interlocked.Increment(ref _writes);
 
-    /// <summary>The primary was at <paramref name="position"/> by a query sent after <paramref name="coveredWrites"/> writes had completed.</summary>
-    public void Raise(long coveredWrites, Lsn position)
+    /// <summary>
+    /// The primary was at <paramref name="position"/> by a query sent after <paramref name="coveredWrites"/> writes had
+    /// completed. True when that covers more writes than the fence did: reads have a new floor.
+    /// </summary>
+    public bool Raise(long coveredWrites, Lsn position)
     {
         var candidate = new WriteFence(coveredWrites, position);
         while (true)
         {
             var current = Volatile.Read(ref _fence);
             var later = WriteFence.Later(current, candidate);
-            if (ReferenceEquals(later, current) || ReferenceEquals(Interlocked.CompareExchange(ref _fence, later, current), current))
+            if (ReferenceEquals(later, current))
             {
-                return;
+                return false;
+            }
+
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _fence, later, current), current))
+            {
+                return later.CoveredWrites > current.CoveredWrites;
             }
         }
     }

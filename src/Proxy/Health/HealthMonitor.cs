@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Consistency;
@@ -17,6 +18,10 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
     private readonly Dictionary<(string Database, string Server), ServerProbeLoop> _loops = [];
     private readonly List<Task> _retiring = [];
     private readonly HashSet<(string Database, string Server)> _unmonitoredLogged = [];
+
+    // The loops of each database, for CatchUp on the write and read paths: replaced (never changed) under _gate, read
+    // without it.
+    private FrozenDictionary<string, ServerProbeLoop[]> _loopsByDatabase = FrozenDictionary<string, ServerProbeLoop[]>.Empty;
     private TopologySnapshot _topology;
     private ProxyConfig _config;
     private bool _started;
@@ -65,7 +70,7 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         lock (_gate)
         {
-            _config = config;
+            Volatile.Write(ref _config, config);
             Swap(current => TopologyLayout.Snapshot(config, current));
             if (_started && !_disposed)
             {
@@ -88,6 +93,7 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
             stopping = [.. _retiring, .. _loops.Values.Select(loop => loop.DisposeAsync().AsTask())];
             _loops.Clear();
             _retiring.Clear();
+            Volatile.Write(ref _loopsByDatabase, FrozenDictionary<string, ServerProbeLoop[]>.Empty);
         }
 
         await Task.WhenAll(stopping);
@@ -102,9 +108,11 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
     {
         Record(database, server, snapshot => snapshot.RecordCheck(database, server, probe, sentAt), login: null);
         var floor = Floors.Of(database);
-        if (!probe.InRecovery)
+        if (!probe.InRecovery && floor.Raise(writesBefore, probe.WalLsn)
+            && Volatile.Read(ref _config).Routing.ReadConsistency != ReadConsistency.LagBudget)
         {
-            floor.Raise(writesBefore, probe.WalLsn);
+            // A new floor: the replicas are asked at once whether they replayed it, before the next read needs to know.
+            CatchUp(database);
         }
 
         floor.Checked();
@@ -119,19 +127,27 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
     }
 
     /// <summary>
-    /// Checks every server of <paramref name="database"/> as soon as it can (at once, or right after the check under
-    /// way) instead of at its next interval: a read waits for fresher positions. Banned servers stay banned.
+    /// Checks the servers of <paramref name="database"/> whose fresher position could let reads held to every write so
+    /// far go to a replica (<see cref="DatabaseTopology.NeedsFresherPosition"/>), as soon as each can: at once, or right
+    /// after the check under way, instead of at its next interval. Called when a write completes, when a primary check
+    /// raises the floor, and while reads wait. Banned servers stay banned.
     /// </summary>
-    public void CheckSoon(string database)
+    public void CatchUp(string database)
     {
-        lock (_gate)
+        var snapshot = Topology;
+        if (!Volatile.Read(ref _loopsByDatabase).TryGetValue(database, out var loops) || snapshot.Find(database) is not { } topology)
         {
-            foreach (var (key, loop) in _loops)
+            return;
+        }
+
+        var floor = Floors.Of(database);
+        var fence = floor.Fence;
+        var writes = floor.Writes;
+        foreach (var loop in loops)
+        {
+            if (topology.Find(loop.Server) is { } server && DatabaseTopology.NeedsFresherPosition(server, snapshot.Settings, fence, writes))
             {
-                if (key.Database == database)
-                {
-                    loop.CheckSoon();
-                }
+                loop.CheckSoon();
             }
         }
     }
@@ -217,5 +233,9 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
             _retiring.RemoveAll(task => task.IsCompleted);
             _retiring.Add(loop.DisposeAsync().AsTask());
         }
+
+        Volatile.Write(ref _loopsByDatabase, _loops.Values
+            .GroupBy(loop => loop.Database, StringComparer.Ordinal)
+            .ToFrozenDictionary(group => group.Key, group => group.ToArray(), StringComparer.Ordinal));
     }
 }

@@ -158,6 +158,32 @@ public sealed class DatabaseTopology
         return mayWait ? new ReadSelection(default, ReadFloorOutcome.Wait) : new ReadSelection(primary, ReadFloorOutcome.FellBack);
     }
 
+    /// <summary>
+    /// Whether a fresh check of <paramref name="server"/> could let reads held to a database's writes go to a replica,
+    /// given the <paramref name="writes"/> completed so far and the latest <paramref name="fence"/>: the primary's
+    /// while some writes are not covered yet (its position will cover them), and each replica's within the lag budget
+    /// that has not been seen to replay the fence's position.
+    /// </summary>
+    public static bool NeedsFresherPosition(ServerState server, TopologySettings settings, WriteFence fence, long writes)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(fence);
+        if (!settings.ReadWriteSplit)
+        {
+            return false;
+        }
+
+        if (server.IsWritable)
+        {
+            return writes > fence.CoveredWrites;
+        }
+
+        return fence.CoveredWrites > 0
+            && TakesReads(server, settings.MaxReplicaLag)
+            && !(server.WalLsn is { } replayed && replayed >= fence.Position);
+    }
+
     private ServerSelection SelectPrimary()
     {
         ServerState? primary = null;

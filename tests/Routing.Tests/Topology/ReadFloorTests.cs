@@ -108,6 +108,43 @@ public sealed class ReadFloorTests
     }
 
     [Fact]
+    public void Uncovered_writes_need_the_primarys_position_and_a_fence_the_positions_of_replicas_behind_it()
+    {
+        var topology = new TopologyBuilder().Healthy().PrimaryAt(Primary, 0x2000).ReplicaAt(Replica1, 0x2000).ReplicaAt(Replica2, 0x1800);
+        var settings = topology.Snapshot.Settings;
+        var fence = new WriteFence(CoveredWrites: 4, new Lsn(0x2000));
+
+        bool Needs(string server, WriteFence f, long writes) => DatabaseTopology.NeedsFresherPosition(topology[server], settings, f, writes);
+
+        // Write 5 is not covered: the primary is asked; Replica2 has not replayed the fence, Replica1 has.
+        Assert.True(Needs(Primary, fence, 5));
+        Assert.False(Needs(Replica1, fence, 5));
+        Assert.True(Needs(Replica2, fence, 5));
+
+        // Everything covered: the primary is not asked again.
+        Assert.False(Needs(Primary, fence, 4));
+
+        // Before any fence there is no position for replicas to reach.
+        Assert.True(Needs(Primary, WriteFence.None, 1));
+        Assert.False(Needs(Replica2, WriteFence.None, 1));
+        Assert.False(Needs(Primary, WriteFence.None, 0));
+    }
+
+    [Fact]
+    public void Replicas_out_of_the_lag_budget_or_down_are_not_chased()
+    {
+        // Replica2 still at 0x1000 where the primary was 5 s ago: over the 1 s budget.
+        var topology = new TopologyBuilder().Healthy().Advance(TimeSpan.FromSeconds(5)).PrimaryAt(Primary, 0x9000).Fails(Replica1).ReplicaAt(Replica2, 0x1000);
+        var settings = topology.Snapshot.Settings;
+        var fence = new WriteFence(CoveredWrites: 1, new Lsn(0x9000));
+
+        Assert.True(topology[Replica2].Lag > settings.MaxReplicaLag);
+        Assert.False(DatabaseTopology.NeedsFresherPosition(topology[Replica1], settings, fence, 1));
+        Assert.False(DatabaseTopology.NeedsFresherPosition(topology[Replica2], settings, fence, 1));
+        Assert.False(DatabaseTopology.NeedsFresherPosition(topology[Primary], settings with { ReadWriteSplit = false }, fence, 2));
+    }
+
+    [Fact]
     public void Read_write_split_off_ignores_the_floor()
     {
         var topology = new TopologyBuilder(new TopologySettings { ReadWriteSplit = false }).Healthy();
