@@ -19,7 +19,7 @@ public readonly record struct ReplicaLag(long? Bytes, TimeSpan? Time)
     /// replica's replay position, and how long ago the replica's last replayed transaction committed. The first one
     /// keeps a replica that trails an idle primary by a few bytes for a few milliseconds from looking hours behind.
     /// Without a primary, a replica is measured against what it received itself: received − replayed. Behind a history
-    /// of one sample, the time is unknown (null: no reads, no verdict) until the primary's next sample.
+    /// of one sample, the time is that sample's age until the primary's next sample.
     /// </remarks>
     public static ReplicaLag Measure(ImmutableArray<WalSample> primaryHistory, ServerProbe replica, DateTimeOffset at)
     {
@@ -51,8 +51,9 @@ public readonly record struct ReplicaLag(long? Bytes, TimeSpan? Time)
             // The monitor has seen the primary once (it just started, or the primary just changed): how long ago the
             // primary left the replica's position is not known yet, and the replay age would judge a replica a few
             // bytes behind a fresh primary (a checkpoint or running-transactions record) by the age of the last
-            // commit, seconds or hours. The next sample of the primary tells; until then the time is unknown.
-            return new ReplicaLag(bytes, null);
+            // commit, seconds or hours. Until the primary's next sample tells more, it is as far behind as that one
+            // sample is old; a replica that stays behind is measured by its replay age from the second sample on.
+            return new ReplicaLag(bytes, Max(at - primaryHistory[0].At, TimeSpan.Zero));
         }
 
         // Behind everything the history holds: at least as old as its oldest sample.

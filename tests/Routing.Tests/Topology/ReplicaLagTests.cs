@@ -68,12 +68,12 @@ public sealed class ReplicaLagTests
     }
 
     [Fact]
-    public void Behind_the_primarys_first_sample_the_time_is_unknown_not_the_age_of_the_last_commit()
+    public void Behind_the_primarys_first_sample_the_lag_is_that_samples_age_not_the_age_of_the_last_commit()
     {
         // The monitor just started: one primary sample, a replica 64 bytes behind it whose last commit is 12.8 s old.
         var replica = ServerProbe.Replica(new Lsn(0x50A0), new Lsn(0x50E0), TimeSpan.FromSeconds(12.8));
 
-        Assert.Equal(new ReplicaLag(0x40, null), ReplicaLag.Measure(History((T0, 0x50E0)), replica, T0.AddMilliseconds(100)));
+        Assert.Equal(new ReplicaLag(0x40, TimeSpan.FromMilliseconds(100)), ReplicaLag.Measure(History((T0, 0x50E0)), replica, T0.AddMilliseconds(100)));
 
         // The primary's next sample tells: the replica replayed past the first one, so it is at most that far behind.
         var later = ServerProbe.Replica(new Lsn(0x50E0), new Lsn(0x5100), TimeSpan.FromSeconds(13));
