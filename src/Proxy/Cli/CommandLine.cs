@@ -1,5 +1,6 @@
 using System.Reflection;
 using Sluice.Proxy.Demo;
+using Sluice.Proxy.Transport;
 
 namespace Sluice.Proxy.Cli;
 
@@ -10,6 +11,12 @@ internal static class CommandLine
     {
         var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "run";
         var rest = command == "run" ? args : args[1..];
+        if (command is "run" or "demo")
+        {
+            // Before anything opens a socket: the setting is read once, when .NET's socket engine starts.
+            SocketCompletions.PreferInline();
+        }
+
         switch (command)
         {
             case "run":

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Hosting;
+using Sluice.Proxy.Transport;
 
 namespace Sluice.Proxy.Cli;
 
@@ -52,6 +53,7 @@ internal static partial class RunCommand
         await using (server)
         {
             LogStarted(logger, CommandLine.Version, path);
+            LogSocketCompletions(logger, SocketCompletions.AreInline ? "inline on the socket threads" : "on the thread pool");
             await RunUntilStoppedAsync(server, () => LoadWithWarnings(path, logger), logger);
         }
 
@@ -110,6 +112,9 @@ internal static partial class RunCommand
 
     [LoggerMessage(Level = LogLevel.Information, Message = "sluice {Version} started with {Path}")]
     private static partial void LogStarted(ILogger logger, string version, string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "socket completions run {Where} (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS)")]
+    private static partial void LogSocketCompletions(ILogger logger, string where);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "config: {Warning}")]
     private static partial void LogConfigWarning(ILogger logger, string warning);

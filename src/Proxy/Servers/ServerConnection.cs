@@ -360,7 +360,14 @@ internal sealed class ServerConnection : IAsyncDisposable
                     throw new ServerConnectException($"server {Target.ServerName} continued a SCRAM exchange that was never started");
                 }
 
-                if (!scram.TryHandleServerFirst(request.Data.Span, out var clientFinal, out var error))
+                // The password's 4096 PBKDF2 rounds run on the thread pool: this continuation may be on a socket
+                // thread that serves every other connection meanwhile (docs/transport.md).
+                var exchange = scram;
+                var serverFirst = request.Data;
+                var (clientFinal, error) = await Task.Run<(byte[]? Final, string? Error)>(
+                    () => exchange.TryHandleServerFirst(serverFirst.Span, out var final, out var failure) ? (final, null) : (null, failure),
+                    cancellationToken);
+                if (clientFinal is null)
                 {
                     throw new ServerConnectException($"SCRAM exchange with server {Target.ServerName} failed: {error}");
                 }
