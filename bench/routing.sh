@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Read/write split under load: pgbench -S (read-only) through Sluice in front of a primary + streaming replica,
-# with routing.read_write_split on and off, and where the transactions went.
+# with routing.read_write_split on and off, and where the transactions went (RUNS=split). Then (RUNS=mixed) the mixed
+# workload of routing.read_consistency: the same readers next to writers updating pgbench_accounts at fixed rates,
+# for causal, session and lag_budget side by side, and what learning a commit's WAL position on the write path would
+# cost instead (a write transaction followed by SELECT pg_current_wal_insert_lsn(), straight on the primary).
 #
-#   bench/routing.sh                       # 10 s per run, 10 clients, transaction mode
-#   BENCH_SECONDS=30 CLIENTS=20 bench/routing.sh
+#   bench/routing.sh                       # both, 10 s per run, 10 clients, transaction mode
+#   BENCH_SECONDS=30 CLIENTS=20 RUNS=mixed WRITE_RATES="100" bench/routing.sh
 #
 # Starts its own throwaway primary and pg_basebackup replica (as the `postgres` OS user when run as root) and Sluice
 # (built in Release from this checkout unless SLUICE_DLL is set), all on 127.0.0.1, and stops every one of them by pid
@@ -16,6 +19,11 @@
 #   SCALE          pgbench -i scale (default 1)               PROTOCOL pgbench -M (default extended)
 #   SLUICE_DLL     a built sluice.dll to use instead of building src/Proxy in Release
 #   PG_BIN         PostgreSQL's bin folder (default: the newest /usr/lib/postgresql/*/bin)
+#   RUNS           which tables: "split mixed" (default)      WRITE_RATES  writes/s of the mixed runs (default "10 100 1000")
+#   CONSISTENCIES  read_consistency values (default "causal session lag_budget")
+#   SYNC_COMMIT    the primary's synchronous_commit (default on, PostgreSQL's default; with off a commit streams to the
+#                  replica only when the WAL writer flushes, up to wal_writer_delay later)
+#   MAX_READ_WAIT  routing.max_read_wait of the mixed runs (default: Sluice's default)
 set -euo pipefail
 
 BENCH_SECONDS=${BENCH_SECONDS:-10}
@@ -24,6 +32,11 @@ THREADS=${THREADS:-2}
 POOL=${POOL:-10}
 SCALE=${SCALE:-1}
 PROTOCOL=${PROTOCOL:-extended}
+RUNS=${RUNS:-split mixed}
+WRITE_RATES=${WRITE_RATES:-10 100 1000}
+CONSISTENCIES=${CONSISTENCIES:-causal session lag_budget}
+SYNC_COMMIT=${SYNC_COMMIT:-on}
+MAX_READ_WAIT=${MAX_READ_WAIT:-}
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 log() { echo "bench: $*" >&2; }
@@ -104,7 +117,7 @@ wal_level = replica
 max_wal_senders = 5
 hot_standby = on
 fsync = off
-synchronous_commit = off
+synchronous_commit = $SYNC_COMMIT
 full_page_writes = off
 CONF
 cat >"$work/primary/pg_hba.conf" <<HBA
@@ -147,7 +160,7 @@ fi
 [ -f "$dll" ] || { log "$dll does not exist"; exit 1; }
 sluice_version=$(dotnet "$dll" --version 2>/dev/null | sed -n 's/^sluice //p' | head -1 || true)
 
-start_sluice() { # read_write_split: true | false
+start_sluice() { # read_write_split: true | false; extra [routing] lines
     sluice_port=$(free_port)
     sluice_http_port=$(free_port)
     cat >"$work/proxy.toml" <<TOML
@@ -165,6 +178,7 @@ max_replica_lag = "1s"
 lag_check_interval = "100ms"
 health_check_interval = "200ms"
 ban_time = "1s"
+${2:-}
 
 [[users]]
 name = "bench"
@@ -187,16 +201,19 @@ TOML
     done
 }
 
-route_counter() { # route -> sluice_transactions_total{database="bench",route=...}
+metric() { # name [label filter] -> the sum of its samples for database bench
     curl -s "http://127.0.0.1:$sluice_http_port/metrics" \
-        | awk -v r="route=\"$1\"" '/^sluice_transactions_total\{/ && index($0, "database=\"bench\"") && index($0, r) { s += $NF } END { printf "%d", s }'
+        | awk -v m="$1{" -v f="${2:-}" 'index($0, m) == 1 && index($0, "database=\"bench\"") && index($0, f) { s += $NF } END { printf "%d", s }'
 }
+route_counter() { metric sluice_transactions_total "route=\"$1\""; } # route -> sluice_transactions_total{database="bench",route=...}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # utime + stime of a pid, in clock ticks
 xact_commit() { # port -> xact_commit of database bench on that server
     "$psql" -X -A -t -h "$work" -p "$1" -U postgres -d postgres -c "SELECT xact_commit FROM pg_stat_database WHERE datname = 'bench'"
 }
 
 rows=()
 for split in true false; do
+    case " $RUNS " in *" split "*) ;; *) break ;; esac
     start_sluice "$split"
     log "read_write_split = $split: warm-up 2 s, then $BENCH_SECONDS s"
     timeout 60 "$pgbench" -n -S -M "$PROTOCOL" -c "$CLIENTS" -j "$THREADS" -T 2 -h 127.0.0.1 -p "$sluice_port" -U bench bench >/dev/null 2>&1 || true
@@ -212,10 +229,87 @@ for split in true false; do
     stop_pid "$sluice_pid"; sluice_pid=""
 done
 
+about="PostgreSQL $pg_version primary + streaming replica (synchronous_commit = $SYNC_COMMIT), Sluice ${sluice_version:--} ($(basename "$(dirname "$(dirname "$dll")")") build); $(nproc) CPUs"
+if [ ${#rows[@]} -gt 0 ]; then
+    echo
+    echo "pgbench -n -S -M $PROTOCOL -c $CLIENTS -j $THREADS -T $BENCH_SECONDS through Sluice (transaction mode, pool $POOL), scale $SCALE;"
+    echo "$about, load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%d)."
+    echo
+    echo "| read_write_split | TPS | sluice_transactions_total primary | replica | on the replica | pg_stat_database xact_commit primary | replica |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    printf '%s\n' "${rows[@]}"
+fi
+
+case " $RUNS " in *" mixed "*) ;; *) exit 0 ;; esac
+
+# --- mixed workload: readers (pgbench -S) next to writers at a fixed rate, per read_consistency ---------------------------
+cat >"$work/write.sql" <<'SQL'
+\set aid random(1, 100000 * :scale)
+UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;
+SQL
+cat >"$work/write-then-position.sql" <<'SQL'
+\set aid random(1, 100000 * :scale)
+UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;
+SELECT pg_current_wal_insert_lsn();
+SQL
+
+# What a write would pay to learn its own commit position on its own server: one more statement after each commit.
+position_rows=()
+for script in write write-then-position; do
+    out=$(timeout --kill-after=5 $((BENCH_SECONDS + 60)) "$pgbench" -n -M "$PROTOCOL" -f "$work/$script.sql" -c 2 -j 2 -T "$BENCH_SECONDS" \
+        -h 127.0.0.1 -p "$primary_port" -U bench bench 2>&1) || log "pgbench failed: $(tail -3 <<<"$out" | tr '\n' ' ')"
+    position_rows+=("| $script | $(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1 | xargs printf '%.0f') | $(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out") |")
+done
+
+mixed_rows=()
+for rate in $WRITE_RATES; do
+    for consistency in $CONSISTENCIES; do
+        extra="read_consistency = \"$consistency\""
+        [ -n "$MAX_READ_WAIT" ] && extra="$extra
+max_read_wait = \"$MAX_READ_WAIT\""
+        start_sluice true "$extra"
+        log "mixed: read_consistency = $consistency, $rate writes/s: $BENCH_SECONDS s"
+        timeout 60 "$pgbench" -n -S -M "$PROTOCOL" -c "$CLIENTS" -j "$THREADS" -T 2 -h 127.0.0.1 -p "$sluice_port" -U bench bench >/dev/null 2>&1 || true
+        replica_before=$(metric sluice_reads_total 'route="replica"'); primary_before=$(metric sluice_reads_total 'route="primary"')
+        waits_before=$(metric sluice_read_floor_waits_total); fallbacks_before=$(metric sluice_read_floor_fallbacks_total)
+        cpu_before=$(cpu_ticks "$sluice_pid")
+        timeout --kill-after=5 $((BENCH_SECONDS + 60)) "$pgbench" -n -M "$PROTOCOL" -f "$work/write.sql" -R "$rate" -c 2 -j 1 -T "$BENCH_SECONDS" \
+            -h 127.0.0.1 -p "$sluice_port" -U bench bench >"$work/writers.log" 2>&1 &
+        writers_pid=$!
+        reads=$(timeout --kill-after=5 $((BENCH_SECONDS + 60)) "$pgbench" -n -S -M "$PROTOCOL" -c "$CLIENTS" -j "$THREADS" -T "$BENCH_SECONDS" \
+            -h 127.0.0.1 -p "$sluice_port" -U bench bench 2>&1) || log "pgbench (readers) failed: $(tail -3 <<<"$reads" | tr '\n' ' ')"
+        wait "$writers_pid" || log "pgbench (writers) failed: $(tail -3 "$work/writers.log" | tr '\n' ' ')"
+        cpu_after=$(cpu_ticks "$sluice_pid")
+        read_tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$reads" | head -1)
+        read_latency=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$reads")
+        read_count=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$reads")
+        write_tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/writers.log" | head -1)
+        write_count=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/writers.log")
+        to_replica=$(($(metric sluice_reads_total 'route="replica"') - replica_before))
+        to_primary=$(($(metric sluice_reads_total 'route="primary"') - primary_before))
+        waits=$(($(metric sluice_read_floor_waits_total) - waits_before))
+        fallbacks=$(($(metric sluice_read_floor_fallbacks_total) - fallbacks_before))
+        share=$(awk -v r="$to_replica" -v p="$to_primary" 'BEGIN { if (r + p == 0) print "-"; else printf "%.1f %%", 100 * r / (r + p) }')
+        cpu_us=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v n=$((${read_count:-0} + ${write_count:-0})) \
+            'BEGIN { if (n == 0) print "-"; else printf "%.0f", t / hz * 1e6 / n }')
+        mixed_rows+=("| $rate | $consistency | $(printf '%.0f' "${read_tps:-0}") | ${read_latency:--} | $(printf '%.0f' "${write_tps:-0}") | $share | $waits | $fallbacks | $cpu_us |")
+        stop_pid "$sluice_pid"; sluice_pid=""
+    done
+done
+
 echo
-echo "pgbench -n -S -M $PROTOCOL -c $CLIENTS -j $THREADS -T $BENCH_SECONDS through Sluice (transaction mode, pool $POOL), scale $SCALE;"
-echo "PostgreSQL $pg_version primary + streaming replica, Sluice ${sluice_version:--} ($(basename "$(dirname "$(dirname "$dll")")") build); $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%d)."
+echo "Mixed workload: readers pgbench -n -S -M $PROTOCOL -c $CLIENTS -j $THREADS -T $BENCH_SECONDS and writers pgbench -f write.sql -R RATE -c 2"
+echo "(one UPDATE of pgbench_accounts per transaction), both through Sluice (transaction mode, pool $POOL, read_write_split on,"
+echo "max_read_wait ${MAX_READ_WAIT:-default}), scale $SCALE; $about, load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%d)."
+echo "Reads on the replica, waits and fallbacks are deltas of sluice_reads_total{route}, sluice_read_floor_waits_total and"
+echo "sluice_read_floor_fallbacks_total; CPU is Sluice's utime+stime over the run divided by read + write transactions."
 echo
-echo "| read_write_split | TPS | sluice_transactions_total primary | replica | on the replica | pg_stat_database xact_commit primary | replica |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-printf '%s\n' "${rows[@]}"
+echo "| writes/s | read_consistency | read TPS | read latency ms | write TPS | reads on the replica | waits | fallbacks | Sluice CPU µs/tx |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+printf '%s\n' "${mixed_rows[@]}"
+echo
+echo "Learning a commit's position on the write path instead: pgbench -n -M $PROTOCOL -c 2 -j 2 -T $BENCH_SECONDS straight on the primary."
+echo
+echo "| script | TPS | latency ms |"
+echo "| --- | ---: | ---: |"
+printf '%s\n' "${position_rows[@]}"

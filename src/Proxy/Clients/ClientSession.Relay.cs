@@ -389,7 +389,7 @@ internal sealed partial class ClientSession
         // The previous pump may still be flushing its last ReadyForQuery to the client: it owns the client's output
         // until it ends.
         await _pump;
-        var (pool, node, route, refusal) = ChooseServer(inspection, batch);
+        var (pool, node, route, refusal) = await ChooseServerAsync(DecideRoute(inspection, batch), ReadFloorApplies(inspection), token);
         if (pool is null)
         {
             LogNoServer(_logger, _userName, _databaseName, refusal!);

@@ -10,18 +10,21 @@ namespace Sluice.Proxy.Clients;
 
 /// <summary>
 /// Where a transaction runs: decided at its first message from the classification of its SQL (and of the rest of a
-/// pipelined batch already here), SET sluice.route, the lag budget and read-your-writes. Unknown is a write.
+/// pipelined batch already here), SET sluice.route, the lag budget and read_consistency. Unknown is a write.
 /// </summary>
 internal sealed partial class ClientSession
 {
     private SessionRouteCommand _sessionRoute = SessionRouteCommand.Auto;
     private bool _transactionWrites;
-    private DateTimeOffset? _writtenAt;
-    private Lsn? _readFloor;
+    private long _lastWrite;
 
     /// <summary>Picks the server for the transaction that starts with this message; an error text when none may take it.</summary>
-    /// <remarks>The node comes held (least_outstanding counts it): the lease made of it releases it, or the caller when none is.</remarks>
-    private (ServerPool? Pool, BackendNode? Node, string Route, string? Error) ChooseServer(in Inspection inspection, ReadOnlySequence<byte> batch)
+    /// <remarks>
+    /// The node comes held (least_outstanding counts it): the lease made of it releases it, or the caller when none is.
+    /// Completes at once unless a read must wait for a replica to replay the writes it must see (routing.max_read_wait).
+    /// </remarks>
+    private async ValueTask<(ServerPool? Pool, BackendNode? Node, string Route, string? Error)> ChooseServerAsync(
+        RouteKind kind, bool floorApplies, CancellationToken token)
     {
         var config = _runtime.Config;
         var database = config.FindDatabase(_databaseName);
@@ -30,18 +33,10 @@ internal sealed partial class ClientSession
             return (null, null, "", $"database \"{_databaseName}\" is no longer configured");
         }
 
-        var kind = DecideRoute(inspection, batch);
-        Lsn? floor = null;
-        if (kind == RouteKind.Read && config.Routing.ReadYourWrites && _writtenAt is { } writtenAt)
-        {
-            floor = _readFloor ?? _runtime.Health.ReadFloorAfter(_databaseName, writtenAt);
-            if (floor != Lsn.MaxValue)
-            {
-                _readFloor = floor;
-            }
-        }
-
-        var route = _runtime.Health.Select(database, kind, floor);
+        // Hook: a read is held to the writes it must see (routing.read_consistency) unless the client opted out.
+        var route = kind == RouteKind.Read && floorApplies
+            ? await _runtime.Reads.SelectAsync(database, _lastWrite, token)
+            : _runtime.Health.Select(database, kind);
         if (!route.Succeeded)
         {
             return (null, null, "", route.FailureMessage);
@@ -52,16 +47,22 @@ internal sealed partial class ClientSession
         return (_runtime.Pools.GetPool(config, database, _user, route.Server!), route.Node, route.RoleName, null);
     }
 
-    /// <summary>After a transaction on the primary, later reads wait for replicas that replayed it (read_your_writes).</summary>
+    /// <summary>
+    /// Hook: a transaction on the primary ended (ReadyForQuery 'I', before it is forwarded to the client): it counts as
+    /// a write that later reads must see. Every one counts while the primary stays lent (session mode, pinned clients);
+    /// the next lending decides afresh.
+    /// </summary>
     private void NoteTransactionEndLocked()
     {
         if (_transactionWrites)
         {
-            _writtenAt = _runtime.Health.Now;
-            _readFloor = null;
-            _transactionWrites = false;
+            _lastWrite = _runtime.Reads.WriteCompleted(_databaseName);
         }
     }
+
+    /// <summary>SET sluice.route = 'replica' and a /* sluice:replica */ hint opt out of read_consistency.</summary>
+    private bool ReadFloorApplies(in Inspection inspection) =>
+        _sessionRoute != SessionRouteCommand.Replica && inspection.Classification?.Hint != RouteHint.Replica;
 
     private RouteKind DecideRoute(in Inspection inspection, ReadOnlySequence<byte> batch)
     {

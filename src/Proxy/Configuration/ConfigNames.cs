@@ -85,6 +85,7 @@ public static class ConfigNames
         ("random", Configuration.LoadBalancing.Random));
 
     public static EnumNames<ReadConsistency> ReadConsistency { get; } = new(
+        ("causal", Sluice.Routing.Topology.ReadConsistency.Causal),
         ("session", Sluice.Routing.Topology.ReadConsistency.Session),
         ("lag_budget", Sluice.Routing.Topology.ReadConsistency.LagBudget));
 }

@@ -197,9 +197,10 @@ public sealed record RoutingSection
     /// <summary>Kept as the older spelling: true reads as <see cref="ReadConsistency"/> = <see cref="ReadConsistency.Session"/>.</summary>
     public bool ReadYourWrites { get; init; }
 
-    /// <summary>Causal reads (every write through this Sluice visible to later reads) are not in this version.</summary>
-    public ReadConsistency ReadConsistency { get; init; } = ReadConsistency.LagBudget;
+    public ReadConsistency ReadConsistency { get; init; } = ReadConsistency.Causal;
 
+    /// <summary>How long a read may wait for a replica to catch up before it goes to the primary.</summary>
+    public TimeSpan MaxReadWait { get; init; } = TimeSpan.FromMilliseconds(5);
 }
 
 public sealed record UserConfig

@@ -12,7 +12,9 @@ namespace Sluice.Proxy.Demo;
 /// tests need (Npgsql connection strings, promoting the replica, pg_stat_statements) is in tests/Support, not here.
 /// </summary>
 /// <remarks>
-/// Tuned for speed, not durability (fsync, full_page_writes and synchronous_commit are off). Local (socket)
+/// Tuned for speed, not durability (fsync and full_page_writes are off). synchronous_commit stays on, PostgreSQL's
+/// default: with it off, a commit reaches the replica only when the WAL writer flushes (up to wal_writer_delay later),
+/// and causal reads right after it would all go to the primary. Local (socket)
 /// connections are trusted; TCP connections on 127.0.0.1 need a password (SCRAM-SHA-256) unless
 /// <see cref="PostgresClusterOptions.ExtraHbaLines"/> say otherwise. Servers are stopped by pg_ctl, or killed by pid
 /// when that fails or the process exits without disposing.
@@ -298,7 +300,6 @@ public sealed class PostgresCluster : IAsyncDisposable
             .AppendLine("hot_standby = on")
             .AppendLine("wal_receiver_status_interval = '1s'")
             .AppendLine("fsync = off")
-            .AppendLine("synchronous_commit = off")
             .AppendLine("full_page_writes = off")
             .AppendLine("log_line_prefix = '%m [%p] %q%u@%d '");
         foreach (var line in options.ExtraSettings)

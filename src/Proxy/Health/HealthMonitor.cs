@@ -1,5 +1,7 @@
+using System.Collections.Frozen;
 using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Consistency;
 using Sluice.Routing.Topology;
 
 namespace Sluice.Proxy.Health;
@@ -16,6 +18,10 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
     private readonly Dictionary<(string Database, string Server), ServerProbeLoop> _loops = [];
     private readonly List<Task> _retiring = [];
     private readonly HashSet<(string Database, string Server)> _unmonitoredLogged = [];
+
+    // The loops of each database, for CatchUp on the write and read paths: replaced (never changed) under _gate, read
+    // without it.
+    private FrozenDictionary<string, ServerProbeLoop[]> _loopsByDatabase = FrozenDictionary<string, ServerProbeLoop[]>.Empty;
     private TopologySnapshot _topology;
     private ProxyConfig _config;
     private bool _started;
@@ -34,8 +40,11 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
     /// <summary>The current snapshot: read it once per decision.</summary>
     public TopologySnapshot Topology => Volatile.Read(ref _topology);
 
-    /// <summary>The clock check times, bans and read-your-writes floors are measured with.</summary>
+    /// <summary>The clock check times and bans are measured with.</summary>
     public TimeProvider Time { get; }
+
+    /// <summary>Every database's write count and the primary positions that cover it; primary checks raise them.</summary>
+    public WriteFloors Floors { get; } = new();
 
     /// <summary>Starts checking every configured server (the first checks run at once).</summary>
     public void Start()
@@ -61,7 +70,7 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         lock (_gate)
         {
-            _config = config;
+            Volatile.Write(ref _config, config);
             Swap(current => TopologyLayout.Snapshot(config, current));
             if (_started && !_disposed)
             {
@@ -84,20 +93,63 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
             stopping = [.. _retiring, .. _loops.Values.Select(loop => loop.DisposeAsync().AsTask())];
             _loops.Clear();
             _retiring.Clear();
+            Volatile.Write(ref _loopsByDatabase, FrozenDictionary<string, ServerProbeLoop[]>.Empty);
         }
 
         await Task.WhenAll(stopping);
     }
 
-    /// <summary>A check of a server succeeded; <paramref name="sentAt"/> is when its query was sent.</summary>
-    internal void ReportCheck(string database, string server, ServerProbe probe, DateTimeOffset sentAt) =>
+    /// <summary>
+    /// A check of a server succeeded; <paramref name="sentAt"/> is when its query was sent, and
+    /// <paramref name="writesBefore"/> how many write transactions of the database had completed by then: a primary's
+    /// position covers them all.
+    /// </summary>
+    internal void ReportCheck(string database, string server, ServerProbe probe, DateTimeOffset sentAt, long writesBefore)
+    {
         Record(database, server, snapshot => snapshot.RecordCheck(database, server, probe, sentAt), login: null);
+        var floor = Floors.Of(database);
+        if (!probe.InRecovery && floor.Raise(writesBefore, probe.WalLsn)
+            && Volatile.Read(ref _config).Routing.ReadConsistency != ReadConsistency.LagBudget)
+        {
+            // A new floor: the replicas are asked at once whether they replayed it, before the next read needs to know.
+            CatchUp(database);
+        }
+
+        floor.Checked();
+    }
 
     /// <summary>A check of a server failed (refused, timed out, login or query failed).</summary>
     internal void ReportFailure(string database, string server, string error, string login)
     {
         var at = Time.GetUtcNow();
         Record(database, server, snapshot => snapshot.RecordFailure(database, server, error, at), login);
+        Floors.Of(database).Checked();
+    }
+
+    /// <summary>
+    /// Checks the servers of <paramref name="database"/> whose fresher position could let reads held to every write so
+    /// far go to a replica (<see cref="DatabaseTopology.NeedsFresherPosition"/>), as soon as each can: at once, or right
+    /// after the check under way, instead of at its next interval. Called when a write completes, when a primary check
+    /// raises the floor, and while reads wait. Banned servers stay banned.
+    /// </summary>
+    public void CatchUp(string database)
+    {
+        var snapshot = Topology;
+        if (!Volatile.Read(ref _loopsByDatabase).TryGetValue(database, out var loops) || snapshot.Find(database) is not { } topology)
+        {
+            return;
+        }
+
+        var floor = Floors.Of(database);
+        var fence = floor.Fence;
+        var writes = floor.Writes;
+        foreach (var loop in loops)
+        {
+            if (topology.Find(loop.Server) is { } server && DatabaseTopology.NeedsFresherPosition(server, snapshot.Settings, fence, writes))
+            {
+                loop.CheckSoon();
+            }
+        }
     }
 
     /// <summary>No configured user can log in to check the server: it stays unchecked (its configured role is trusted).</summary>
@@ -181,5 +233,9 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
             _retiring.RemoveAll(task => task.IsCompleted);
             _retiring.Add(loop.DisposeAsync().AsTask());
         }
+
+        Volatile.Write(ref _loopsByDatabase, _loops.Values
+            .GroupBy(loop => loop.Database, StringComparer.Ordinal)
+            .ToFrozenDictionary(group => group.Key, group => group.ToArray(), StringComparer.Ordinal));
     }
 }

@@ -16,6 +16,7 @@ internal sealed class ServerProbeLoop : IAsyncDisposable
     private NpgsqlConnection? _connection;
     private string? _connectionString;
     private Task _running = Task.CompletedTask;
+    private TaskCompletionSource _soon = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
     public ServerProbeLoop(HealthMonitor monitor, string database, string server, ProbeTarget target)
@@ -38,6 +39,9 @@ internal sealed class ServerProbeLoop : IAsyncDisposable
     }
 
     public void Start() => _running = Task.Run(RunAsync);
+
+    /// <summary>Cuts the wait before the next check short; a check under way is followed by another at once.</summary>
+    public void CheckSoon() => Volatile.Read(ref _soon).TrySetResult();
 
     public async ValueTask DisposeAsync()
     {
@@ -74,12 +78,26 @@ internal sealed class ServerProbeLoop : IAsyncDisposable
                     continue;
                 }
 
+                // Requests made before this check is sent are answered by it; later ones get the next check at once.
+                if (Volatile.Read(ref _soon).Task.IsCompleted)
+                {
+                    Volatile.Write(ref _soon, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                }
+
+                var soon = Volatile.Read(ref _soon).Task;
                 var started = time.GetTimestamp();
                 await CheckAsync(target, stopping);
                 var rest = target.Interval - time.GetElapsedTime(started);
-                if (rest > TimeSpan.Zero)
+                if (rest > TimeSpan.Zero && !soon.IsCompleted)
                 {
-                    await Task.Delay(rest, time, stopping);
+                    using var woken = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                    var delay = Task.Delay(rest, time, woken.Token);
+                    if (await Task.WhenAny(delay, soon) != delay)
+                    {
+                        await woken.CancelAsync();
+                    }
+
+                    stopping.ThrowIfCancellationRequested();
                 }
             }
         }
@@ -101,6 +119,7 @@ internal sealed class ServerProbeLoop : IAsyncDisposable
         }
 
         var sentAt = _monitor.Time.GetUtcNow();
+        var writesBefore = _monitor.Floors.Of(Database).Writes;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         timeout.CancelAfter(target.Timeout);
         try
@@ -114,7 +133,7 @@ internal sealed class ServerProbeLoop : IAsyncDisposable
             }
 
             var probe = await ServerCheck.RunAsync(_connection, timeout.Token).WaitAsync(target.Timeout + s_abandonAfter, stopping);
-            _monitor.ReportCheck(Database, Server, probe, sentAt);
+            _monitor.ReportCheck(Database, Server, probe, sentAt, writesBefore);
         }
         catch (Exception exception) when (!stopping.IsCancellationRequested)
         {

@@ -29,7 +29,16 @@ public interface IMetricsSource
     /// Called once per scraped metric, i.e. up to three times per scrape.
     /// </summary>
     IEnumerable<ServerStatusGauge> GetServers();
+
+    /// <summary>
+    /// Feeds <c>sluice_read_floor_lsn{database}</c>: the latest primary position known to cover the database's writes
+    /// through the proxy. The default reports none.
+    /// </summary>
+    IEnumerable<ReadFloorGauge> GetReadFloors() => [];
 }
+
+/// <summary>The read floor of one database, as a WAL byte offset.</summary>
+public readonly record struct ReadFloorGauge(string Database, long Lsn);
 
 /// <summary>Client connections of one (database, user) in one state.</summary>
 /// <param name="Database">The database name clients connect to.</param>
@@ -60,4 +69,5 @@ public readonly record struct PinnedClientsGauge(string Database, string User, l
 /// <param name="Up">Reachable and passing health checks (not banned).</param>
 /// <param name="LagSeconds">Replay lag in seconds; null for a primary or while unknown (no sample is written).</param>
 /// <param name="LagBytes">Replay lag in WAL bytes; null for a primary or while unknown (no sample is written).</param>
-public readonly record struct ServerStatusGauge(string Database, string Server, string Role, bool Up, double? LagSeconds = null, long? LagBytes = null);
+/// <param name="WalLsn">A primary's insert or a replica's replay position as a WAL byte offset (<c>sluice_server_wal_lsn</c>); null while unknown.</param>
+public readonly record struct ServerStatusGauge(string Database, string Server, string Role, bool Up, double? LagSeconds = null, long? LagBytes = null, long? WalLsn = null);

@@ -69,6 +69,8 @@ public sealed partial class SluiceMetrics
     private readonly Counter.Child _droppedErrors;
     private readonly Counter.Child _droppedStatementTimeouts;
     private readonly Counter.Child _droppedRateLimitedWaits;
+    private readonly BoundedSeries<string, ReadSeries> _reads;
+    private readonly Counter.Child _droppedReads;
     private readonly Counter _collectErrors;
     private readonly ObservedGauge _clientConnections;
     private readonly ObservedGauge _clientsPinned;
@@ -77,6 +79,8 @@ public sealed partial class SluiceMetrics
     private readonly ObservedGauge _serverUp;
     private readonly ObservedGauge _replicaLagSeconds;
     private readonly ObservedGauge _replicaLagBytes;
+    private readonly ObservedGauge _serverWalLsn;
+    private readonly ObservedGauge _readFloorLsn;
     private readonly ProcessMetrics _process;
     private volatile IMetricsSource? _source;
 
@@ -107,6 +111,12 @@ public sealed partial class SluiceMetrics
             "sluice_bytes_total", "Bytes forwarded between clients and servers, by direction.", "direction");
         _checkoutWait = factory.CreateHistogram(
             "sluice_checkout_wait_seconds", "Time clients waited for a server connection from a pool, in seconds.", durationBuckets);
+        var reads = factory.CreateCounter(
+            "sluice_reads_total", "Transactions routed as reads, by database and where they ran (replica or primary).", DatabaseLabel, RouteLabel);
+        var readFloorWaits = factory.CreateCounter(
+            "sluice_read_floor_waits_total", "Reads that waited for a replica to replay the writes they must see (routing.read_consistency).", DatabaseLabel);
+        var readFloorFallbacks = factory.CreateCounter(
+            "sluice_read_floor_fallbacks_total", "Reads run on the primary because no replica replayed the writes they must see within routing.max_read_wait.", DatabaseLabel);
 
         _routes = new(key => new RouteSeries(
             transactions.WithLabels(key.Database, key.Route),
@@ -115,6 +125,11 @@ public sealed partial class SluiceMetrics
         _errors = new(key => errors.WithLabels(key.Database, key.SqlStateClass), MaxSeriesPerMetric);
         _statementTimeouts = new(key => statementTimeouts.WithLabels(key.Database, key.User), MaxSeriesPerMetric);
         _rateLimitedWaits = new(key => rateLimitedWaits.WithLabels(key.Database, key.User), MaxSeriesPerMetric);
+        _reads = new(database => new ReadSeries(
+            reads.WithLabels(database, "replica"),
+            reads.WithLabels(database, "primary"),
+            readFloorWaits.WithLabels(database),
+            readFloorFallbacks.WithLabels(database)), MaxSeriesPerMetric);
 
         // Closed label sets exist from the start at 0, so that rate() and alerts work before the first event.
         _rejectedConnections = [.. Enum.GetValues<RejectionReason>().Select(reason => rejectedConnections.WithLabels(ReasonLabel(reason)))];
@@ -129,6 +144,7 @@ public sealed partial class SluiceMetrics
         _droppedErrors = dropped.WithLabels(errors.Name);
         _droppedStatementTimeouts = dropped.WithLabels(statementTimeouts.Name);
         _droppedRateLimitedWaits = dropped.WithLabels(rateLimitedWaits.Name);
+        _droppedReads = dropped.WithLabels(reads.Name);
         _collectErrors = factory.CreateCounter(
             "sluice_metrics_collect_errors_total", "Scrapes in which observing a gauge threw (see the log).");
 
@@ -146,6 +162,10 @@ public sealed partial class SluiceMetrics
             "sluice_replica_lag_seconds", "Replication replay lag of a replica, in seconds.", DatabaseLabel, ServerLabel));
         _replicaLagBytes = new(factory.CreateGauge(
             "sluice_replica_lag_bytes", "Replication replay lag of a replica, in WAL bytes.", DatabaseLabel, ServerLabel));
+        _serverWalLsn = new(factory.CreateGauge(
+            "sluice_server_wal_lsn", "A primary's insert position or a replica's replay position, as a WAL byte offset.", DatabaseLabel, ServerLabel, RoleLabel));
+        _readFloorLsn = new(factory.CreateGauge(
+            "sluice_read_floor_lsn", "The WAL position a replica must have replayed to take reads held to every write so far, as a WAL byte offset.", DatabaseLabel));
         _process = new ProcessMetrics(factory);
 
         _registry.AddBeforeCollectCallback(Collect);
@@ -259,6 +279,42 @@ public sealed partial class SluiceMetrics
         (direction == TrafficDirection.ClientToServer ? _bytesClientToServer : _bytesServerToClient).Inc(bytes);
     }
 
+    /// <summary>A transaction routed as a read runs on a replica (<paramref name="onReplica"/>) or on the primary.</summary>
+    public void ReadRouted(string database, bool onReplica)
+    {
+        if (!Recording)
+        {
+            return;
+        }
+
+        if (_reads.Get(database) is { } series)
+        {
+            (onReplica ? series.OnReplica : series.OnPrimary).Inc();
+        }
+        else
+        {
+            _droppedReads.Inc();
+        }
+    }
+
+    /// <summary>A read waited for fresher replica positions because no replica was known to have replayed its floor.</summary>
+    public void ReadFloorWait(string database)
+    {
+        if (Recording && _reads.Get(database) is { } series)
+        {
+            series.FloorWaits.Inc();
+        }
+    }
+
+    /// <summary>A read went to the primary because no replica replayed its floor within max_read_wait.</summary>
+    public void ReadFloorFallback(string database)
+    {
+        if (Recording && _reads.Get(database) is { } series)
+        {
+            series.FloorFallbacks.Inc();
+        }
+    }
+
     /// <summary>A client waited <paramref name="seconds"/> for a server connection (record 0 for an immediate checkout).</summary>
     public void CheckoutWait(double seconds)
     {
@@ -362,6 +418,14 @@ public sealed partial class SluiceMetrics
             _serverUp.Observe(servers.Select(s => (Labels(s.Database, s.Server, s.Role), s.Up ? 1.0 : 0.0)));
             _replicaLagSeconds.Observe(servers.Where(s => s.LagSeconds is not null).Select(s => (Labels(s.Database, s.Server), s.LagSeconds!.Value)));
             _replicaLagBytes.Observe(servers.Where(s => s.LagBytes is not null).Select(s => (Labels(s.Database, s.Server), (double)s.LagBytes!.Value)));
+            _serverWalLsn.Observe(servers.Where(s => s.WalLsn is not null).Select(s => (Labels(s.Database, s.Server, s.Role), (double)s.WalLsn!.Value)));
+            failed |= !TryObserve(_readFloorLsn, source, static s => s.GetReadFloors().Select(g => (Labels(g.Database), (double)g.Lsn)));
+
+            // The read counters of every database with a server exist from the first scrape, at 0.
+            foreach (var database in servers.Select(s => s.Database).Distinct(StringComparer.Ordinal))
+            {
+                _reads.Get(database);
+            }
 
             if (failed)
             {
@@ -396,6 +460,9 @@ public sealed partial class SluiceMetrics
 
     /// <summary>The series one (database, route) records into per transaction and per query.</summary>
     private sealed record RouteSeries(Counter.Child Transactions, Counter.Child Queries, Histogram.Child Duration);
+
+    /// <summary>The series of one database's reads: where they ran, and how their floor (routing.read_consistency) shaped that.</summary>
+    private sealed record ReadSeries(Counter.Child OnReplica, Counter.Child OnPrimary, Counter.Child FloorWaits, Counter.Child FloorFallbacks);
 
     private static partial class Log
     {

@@ -24,7 +24,7 @@ internal sealed class HealthState
     /// <summary>The current snapshot, for callers that make several decisions from one view.</summary>
     public TopologySnapshot Topology => _monitor.Topology;
 
-    /// <summary>The monitor's clock: take read-your-writes timestamps (<see cref="ReadFloorAfter"/>) from it.</summary>
+    /// <summary>The monitor's clock.</summary>
     public DateTimeOffset Now => _monitor.Time.GetUtcNow();
 
     /// <summary>
@@ -43,7 +43,13 @@ internal sealed class HealthState
     public ServerRoute Select(DatabaseConfig database, RouteKind route, Lsn? minLsn = null)
     {
         ArgumentNullException.ThrowIfNull(database);
-        var selection = Topology.Select(database.Name, route, minLsn);
+        return Route(database, Topology.Select(database.Name, route, minLsn));
+    }
+
+    /// <summary>The config entry of the server <paramref name="selection"/> chose for a transaction on <paramref name="database"/>.</summary>
+    public static ServerRoute Route(DatabaseConfig database, ServerSelection selection)
+    {
+        ArgumentNullException.ThrowIfNull(database);
         if (selection.Server is not { } node)
         {
             // With a single server there is nothing to choose between: it gets the transaction whatever its last check
@@ -78,7 +84,7 @@ internal sealed class HealthState
                     "replica" => ServerRole.Replica,
                     _ => server.Role,
                 };
-                return new ServerReport(database.Name, server.Name, role, status.LastCheckAt is null ? null : status.Up, status.LagBytes, status.LagSeconds);
+                return new ServerReport(database.Name, server.Name, role, status.LastCheckAt is null ? null : status.Up, status.LagBytes, status.LagSeconds, status.WalLsn);
             }
         }
 
@@ -88,12 +94,23 @@ internal sealed class HealthState
     /// <summary>The last write position the monitor read from the database's primary (at most one check interval old).</summary>
     public Lsn? PrimaryLsn(string database) => Topology.PrimaryLsn(database);
 
-    /// <summary>
-    /// Read-your-writes without a round trip: for a write whose commit completed before <paramref name="writtenAt"/>
-    /// (taken from <see cref="Now"/>), the primary's position at its first check sent after it; pass it as minLsn.
-    /// <see cref="Lsn.MaxValue"/> (reads go to the primary) until that check completed, i.e. for up to one check interval.
-    /// </summary>
-    public Lsn ReadFloorAfter(string database, DateTimeOffset writtenAt) => Topology.ReadFloorAfter(database, writtenAt);
+    /// <summary>Each database's read floor as a WAL byte offset, for those whose writes a primary position covers yet.</summary>
+    public IEnumerable<ReadFloorGauge> ReadFloors()
+    {
+        foreach (var database in Topology.Databases)
+        {
+            if (ReadFloor(database.Name) is { } floor)
+            {
+                yield return new ReadFloorGauge(database.Name, Offset(floor));
+            }
+        }
+    }
+
+    /// <summary>The latest primary position known to cover the database's writes through the proxy; null before the first.</summary>
+    public Lsn? ReadFloor(string database) =>
+        _monitor.Floors.Find(database)?.Fence is { CoveredWrites: > 0 } fence ? fence.Position : null;
+
+    private static long Offset(Lsn lsn) => (long)Math.Min(lsn.Value, long.MaxValue);
 
     /// <summary>The role label of a server for metrics: what the monitor found, else the configured role.</summary>
     public string RoleOf(string database, string server) =>
@@ -147,7 +164,8 @@ internal sealed class HealthState
                     RoleNames.Of(server.Role),
                     server.Health == ServerHealth.Up,
                     replica ? server.Lag?.TotalSeconds : null,
-                    replica ? server.LagBytes : null);
+                    replica ? server.LagBytes : null,
+                    server.WalLsn is { } lsn ? Offset(lsn) : null);
             }
         }
     }

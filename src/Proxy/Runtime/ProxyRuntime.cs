@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Admin;
 using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Consistency;
 using Sluice.Proxy.Health;
 using Sluice.Proxy.Limits;
 using Sluice.Proxy.Observability;
@@ -34,6 +35,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Security = new ProxySecurity(loggerFactory.CreateLogger<ProxySecurity>());
         Metrics = new SluiceMetrics(new RuntimeMetricsSource(this), loggerFactory.CreateLogger<SluiceMetrics>());
         Limits = new ClientLimits(Metrics, TimeProvider.System);
+        Reads = new CausalReads(Monitor, () => _config, Metrics);
         _sweeper = new SessionSweeper(this);
         Admin = new AdminConsole(this);
     }
@@ -61,6 +63,9 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     public ProxySecurity Security { get; }
 
     public HealthState Health { get; }
+
+    /// <summary>routing.read_consistency: counts writes as they complete and holds reads to the writes they must see.</summary>
+    public CausalReads Reads { get; }
 
     /// <summary>Checks every server; started with the proxy (<see cref="HealthMonitor.Start"/>), given each reloaded config.</summary>
     public HealthMonitor Monitor { get; }

@@ -98,6 +98,8 @@ internal sealed class RuntimeMetricsSource : IMetricsSource
 
     public IEnumerable<ServerStatusGauge> GetServers() => _runtime.Health.Servers();
 
+    public IEnumerable<ReadFloorGauge> GetReadFloors() => _runtime.Health.ReadFloors();
+
     /// <summary>Every (database, user) a client may log in to: each configured database with each configured user.</summary>
     private static IEnumerable<(string Database, string User)> ConfiguredPools(ProxyConfig config) =>
         config.Databases.SelectMany(database => config.Users.Select(user => (database.Name, user.Name)));

@@ -9,4 +9,5 @@ namespace Sluice.Proxy.Runtime;
 /// <param name="Up">Reachable and passing health checks (not banned).</param>
 /// <param name="LagBytes">Replay lag in WAL bytes (replicas).</param>
 /// <param name="LagSeconds">Replay lag in seconds (replicas).</param>
-internal sealed record ServerReport(string Database, string Server, ServerRole Role, bool? Up, long? LagBytes, double? LagSeconds);
+/// <param name="WalLsn">A primary's insert position or a replica's replay position, as PostgreSQL prints it.</param>
+internal sealed record ServerReport(string Database, string Server, ServerRole Role, bool? Up, long? LagBytes, double? LagSeconds, string? WalLsn = null);

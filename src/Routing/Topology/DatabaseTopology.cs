@@ -121,6 +121,69 @@ public sealed class DatabaseTopology
         return PickReplica(settings, null) is { } anyReplica ? ServerSelection.Of(Name, anyReplica) : primary;
     }
 
+    /// <summary>
+    /// Picks the server for a read that must find <paramref name="floor"/> replayed. A replica within the lag budget that
+    /// replayed it; else, when <paramref name="mayWait"/> and some replica within budget might replay it soon, nothing
+    /// yet (<see cref="ReadFloorOutcome.Wait"/>: ask again after fresher positions); else the primary; else, without a
+    /// primary, any replica within budget (the floor cannot be guaranteed then).
+    /// </summary>
+    public ReadSelection SelectRead(TopologySettings settings, ReadFloor floor, bool mayWait)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (!settings.ReadWriteSplit || !floor.IsRequired)
+        {
+            return new ReadSelection(Select(RouteKind.Read, settings), ReadFloorOutcome.None);
+        }
+
+        if (floor.Position is { } position && PickReplica(settings, position) is { } replica)
+        {
+            return new ReadSelection(ServerSelection.Of(Name, replica), ReadFloorOutcome.Met);
+        }
+
+        if (PickReplica(settings, null) is not { } candidate)
+        {
+            // No replica within budget at all: the primary takes it as it would any read, floor or not.
+            return new ReadSelection(SelectPrimary(), ReadFloorOutcome.None);
+        }
+
+        var primary = SelectPrimary();
+        if (!primary.Succeeded)
+        {
+            // A pending floor needs the primary's position; a known one may still be replayed by a replica soon.
+            return mayWait && !floor.IsPending
+                ? new ReadSelection(default, ReadFloorOutcome.Wait)
+                : new ReadSelection(ServerSelection.Of(Name, candidate), ReadFloorOutcome.Unguaranteed);
+        }
+
+        return mayWait ? new ReadSelection(default, ReadFloorOutcome.Wait) : new ReadSelection(primary, ReadFloorOutcome.FellBack);
+    }
+
+    /// <summary>
+    /// Whether a fresh check of <paramref name="server"/> could let reads held to a database's writes go to a replica,
+    /// given the <paramref name="writes"/> completed so far and the latest <paramref name="fence"/>: the primary's
+    /// while some writes are not covered yet (its position will cover them), and each replica's within the lag budget
+    /// that has not been seen to replay the fence's position.
+    /// </summary>
+    public static bool NeedsFresherPosition(ServerState server, TopologySettings settings, WriteFence fence, long writes)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(fence);
+        if (!settings.ReadWriteSplit)
+        {
+            return false;
+        }
+
+        if (server.IsWritable)
+        {
+            return writes > fence.CoveredWrites;
+        }
+
+        return fence.CoveredWrites > 0
+            && TakesReads(server, settings.MaxReplicaLag)
+            && !(server.WalLsn is { } replayed && replayed >= fence.Position);
+    }
+
     private ServerSelection SelectPrimary()
     {
         ServerState? primary = null;

@@ -18,7 +18,8 @@ public readonly record struct ReplicaLag(long? Bytes, TimeSpan? Time)
     /// Otherwise the time is the smaller of two upper bounds: how long ago the primary was last seen at or below the
     /// replica's replay position, and how long ago the replica's last replayed transaction committed. The first one
     /// keeps a replica that trails an idle primary by a few bytes for a few milliseconds from looking hours behind.
-    /// Without a primary, a replica is measured against what it received itself: received − replayed.
+    /// Without a primary, a replica is measured against what it received itself: received − replayed. Behind a history
+    /// of one sample, the time is that sample's age until the primary's next sample.
     /// </remarks>
     public static ReplicaLag Measure(ImmutableArray<WalSample> primaryHistory, ServerProbe replica, DateTimeOffset at)
     {
@@ -43,6 +44,16 @@ public readonly record struct ReplicaLag(long? Bytes, TimeSpan? Time)
                 var sinceAtOrBelow = Max(at - primaryHistory[i].At, TimeSpan.Zero);
                 return new ReplicaLag(bytes, replayAge is { } bound && bound < sinceAtOrBelow ? bound : sinceAtOrBelow);
             }
+        }
+
+        if (primaryHistory.Length == 1)
+        {
+            // The monitor has seen the primary once (it just started, or the primary just changed): how long ago the
+            // primary left the replica's position is not known yet, and the replay age would judge a replica a few
+            // bytes behind a fresh primary (a checkpoint or running-transactions record) by the age of the last
+            // commit, seconds or hours. Until the primary's next sample tells more, it is as far behind as that one
+            // sample is old; a replica that stays behind is measured by its replay age from the second sample on.
+            return new ReplicaLag(bytes, Max(at - primaryHistory[0].At, TimeSpan.Zero));
         }
 
         // Behind everything the history holds: at least as old as its oldest sample.

@@ -80,7 +80,7 @@ public sealed class TopologySnapshot
 
     /// <summary>
     /// The server for a transaction on <paramref name="database"/> (see <see cref="DatabaseTopology.Select"/>).
-    /// <paramref name="minLsn"/> (read-your-writes) limits reads to replicas that replayed at least that far.
+    /// <paramref name="minLsn"/> limits reads to replicas that replayed at least that far.
     /// </summary>
     public ServerSelection Select(string database, RouteKind route, Lsn? minLsn = null) =>
         Find(database) is { } topology ? topology.Select(route, Settings, minLsn) : ServerSelection.Failed(SelectionStatus.UnknownDatabase, database);
@@ -88,28 +88,11 @@ public sealed class TopologySnapshot
     /// <summary>The last write position read from the database's primary; null without one (or when fenced).</summary>
     public Lsn? PrimaryLsn(string database) => Find(database)?.Primary?.WalLsn;
 
-    /// <summary>
-    /// The read-your-writes floor for a write that committed before <paramref name="writtenAt"/>: the primary's write
-    /// position at its first check sent at or after that moment, which includes the commit. <see cref="Lsn.MaxValue"/>
-    /// (reads go to the primary) until such a check has completed.
-    /// </summary>
-    public Lsn ReadFloorAfter(string database, DateTimeOffset writtenAt)
-    {
-        if (Find(database)?.Primary is not { } primary)
-        {
-            return Lsn.MaxValue;
-        }
-
-        foreach (var sample in primary.WalHistory)
-        {
-            if (sample.At >= writtenAt)
-            {
-                return sample.Lsn;
-            }
-        }
-
-        return Lsn.MaxValue;
-    }
+    /// <summary>The server for a read on <paramref name="database"/> that must find <paramref name="floor"/> replayed (see <see cref="DatabaseTopology.SelectRead"/>).</summary>
+    public ReadSelection SelectRead(string database, ReadFloor floor, bool mayWait) =>
+        Find(database) is { } topology
+            ? topology.SelectRead(Settings, floor, mayWait)
+            : new ReadSelection(ServerSelection.Failed(SelectionStatus.UnknownDatabase, database), ReadFloorOutcome.None);
 
     /// <summary>A check of <paramref name="server"/> succeeded; this snapshot when the server is no longer in it.</summary>
     public TopologySnapshot RecordCheck(string database, string server, ServerProbe probe, DateTimeOffset at) =>

@@ -15,7 +15,7 @@ public sealed class LagThroughProxyTests(PostgresFixture fixture, ITestOutputHel
 {
     private const string Database = PostgresFixture.Database;
     // Not much below the walwriter's 200 ms: the monitor measures from the primary's insert position, which an idle
-    // primary can hold that far ahead of what it has sent (the test cluster runs with synchronous_commit = off).
+    // primary can hold that far ahead of what it has sent.
     private static readonly TimeSpan MaxLag = TimeSpan.FromMilliseconds(600);
 
     [Fact]

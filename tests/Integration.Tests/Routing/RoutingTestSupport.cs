@@ -19,9 +19,14 @@ internal static partial class RoutingTestSupport
     public static readonly TimeSpan HealthCheckInterval = TimeSpan.FromMilliseconds(200);
     public static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(30);
 
-    /// <summary>Short intervals; a lag budget wide enough that the shared cluster's normal replay never leaves it.</summary>
+    /// <summary>
+    /// Short intervals; a lag budget wide enough that the shared cluster's normal replay never leaves it. Routing-rule,
+    /// lag and failover tests read right after writing and check where the classifier and the lag budget send a read,
+    /// so they use lag_budget; causal and session reads have their own tests (CausalReadsThroughProxyTests).
+    /// </summary>
     public static readonly RoutingSection FastRouting = new()
     {
+        ReadConsistency = ReadConsistency.LagBudget,
         LagCheckInterval = TimeSpan.FromMilliseconds(100),
         HealthCheckInterval = HealthCheckInterval,
         MaxReplicaLag = TimeSpan.FromSeconds(2),
@@ -86,8 +91,8 @@ internal static partial class RoutingTestSupport
     public static Task<bool> RanOnReplicaAsync(NpgsqlConnection connection, string sql = "SELECT pg_is_in_recovery()") =>
         ScalarAsync<bool>(connection, sql);
 
-    /// <summary>The value of sluice_queries_total or sluice_transactions_total for one database and route (0 when absent).</summary>
-    public static async Task<double> CounterAsync(RunningProxy proxy, string metric, string database, string route)
+    /// <summary>The sum of a counter's samples for one database and, when given, one route (0 when absent).</summary>
+    public static async Task<double> CounterAsync(RunningProxy proxy, string metric, string database, string? route = null)
     {
         using var client = new HttpClient { BaseAddress = proxy.HttpBaseAddress, Timeout = TimeSpan.FromSeconds(10) };
         var text = await client.GetStringAsync(new Uri("metrics", UriKind.Relative));
@@ -97,7 +102,7 @@ internal static partial class RoutingTestSupport
             var match = SampleLine().Match(line);
             if (match.Success && match.Groups["name"].Value == metric
                 && match.Groups["labels"].Value.Contains($"database=\"{database}\"", StringComparison.Ordinal)
-                && match.Groups["labels"].Value.Contains($"route=\"{route}\"", StringComparison.Ordinal))
+                && (route is null || match.Groups["labels"].Value.Contains($"route=\"{route}\"", StringComparison.Ordinal)))
             {
                 total += double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
             }

@@ -145,6 +145,7 @@ public sealed class ConfigLoaderTests
             ban_time = "0"
             load_balancing = "round_robin"
             read_consistency = "session"
+            max_read_wait = "20ms"
             read_your_writes = true
 
             [[users]]
@@ -229,6 +230,7 @@ public sealed class ConfigLoaderTests
                 LoadBalancing = LoadBalancing.RoundRobin,
                 ReadYourWrites = true,
                 ReadConsistency = ReadConsistency.Session,
+                MaxReadWait = TimeSpan.FromMilliseconds(20),
             },
             config.Routing);
         Assert.Equal(
@@ -445,12 +447,12 @@ public sealed class ConfigLoaderTests
     }
 
     [Theory]
-    [InlineData("", ReadConsistency.LagBudget, false)]
+    [InlineData("", ReadConsistency.Causal, false)]
     [InlineData("read_consistency = \"lag_budget\"", ReadConsistency.LagBudget, false)]
     [InlineData("read_consistency = \"session\"", ReadConsistency.Session, true)]
     [InlineData("read_your_writes = true", ReadConsistency.Session, true)]
-    [InlineData("read_your_writes = false", ReadConsistency.LagBudget, false)]
-    [InlineData("read_your_writes = false\nread_consistency = \"lag_budget\"", ReadConsistency.LagBudget, false)]
+    [InlineData("read_your_writes = false", ReadConsistency.Causal, false)]
+    [InlineData("read_your_writes = false\nread_consistency = \"causal\"", ReadConsistency.Causal, false)]
     public void Read_your_writes_is_the_older_spelling_of_session_consistency(string keys, ReadConsistency consistency, bool readYourWrites)
     {
         var routing = ConfigLoader.Parse($"[routing]\n{keys}\n{Valid}", File).Routing;
@@ -462,7 +464,7 @@ public sealed class ConfigLoaderTests
     [Fact]
     public void Read_your_writes_that_contradicts_read_consistency_is_an_error()
     {
-        var error = SingleError($"[routing]\nread_consistency = \"lag_budget\"\nread_your_writes = true\n{Valid}");
+        var error = SingleError($"[routing]\nread_consistency = \"causal\"\nread_your_writes = true\n{Valid}");
 
         Assert.Equal(3, error.Line);
         Assert.Contains("contradicts routing.read_consistency", error.Message, StringComparison.Ordinal);

@@ -40,7 +40,8 @@ public sealed class ShowConfigTests
         Assert.Equal(["pool.size", "7", "20", "yes", "running clients"], rows["pool.size"]);
         Assert.Equal(["pool.mode", "session", "transaction", "yes", "new clients"], rows["pool.mode"]);
         Assert.Equal(["server.listen", "127.0.0.1:6432", "127.0.0.1:6432", "no", "restart"], rows["server.listen"]);
-        Assert.Equal(["routing.read_consistency", "lag_budget", "lag_budget", "yes", "running clients"], rows["routing.read_consistency"]);
+        Assert.Equal(["routing.read_consistency", "lag_budget", "causal", "yes", "running clients"], rows["routing.read_consistency"]);
+        Assert.Equal(["routing.max_read_wait", "5ms", "5ms", "yes", "running clients"], rows["routing.max_read_wait"]);
     }
 
     [Fact]

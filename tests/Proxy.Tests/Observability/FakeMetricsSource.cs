@@ -12,6 +12,8 @@ internal sealed class FakeMetricsSource : IMetricsSource
 
     public List<ServerStatusGauge> Servers { get; } = [];
 
+    public List<ReadFloorGauge> ReadFloors { get; } = [];
+
     public bool ThrowFromServers { get; set; }
 
     public IEnumerable<ClientConnectionsGauge> GetClientConnections() => [.. ClientConnections];
@@ -23,6 +25,8 @@ internal sealed class FakeMetricsSource : IMetricsSource
     public IEnumerable<ServerStatusGauge> GetServers() =>
         ThrowFromServers ? throw new InvalidOperationException("topology unavailable") : [.. Servers];
 
+    public IEnumerable<ReadFloorGauge> GetReadFloors() => [.. ReadFloors];
+
     /// <summary>One pool with a primary and a replica, as a small running proxy would report it.</summary>
     public static FakeMetricsSource Typical()
     {
@@ -33,8 +37,9 @@ internal sealed class FakeMetricsSource : IMetricsSource
         source.ServerConnections.Add(new("shop", "app", "127.0.0.1:5432", "primary", "idle", 5));
         source.ServerConnections.Add(new("shop", "app", "127.0.0.1:5433", "replica", "idle", 4));
         source.PoolWaitingClients.Add(new("shop", "app", 1));
-        source.Servers.Add(new("shop", "127.0.0.1:5432", "primary", Up: true));
-        source.Servers.Add(new("shop", "127.0.0.1:5433", "replica", Up: true, LagSeconds: 0.25, LagBytes: 8192));
+        source.ReadFloors.Add(new("shop", 0x3000040));
+        source.Servers.Add(new("shop", "127.0.0.1:5432", "primary", Up: true, WalLsn: 0x3000060));
+        source.Servers.Add(new("shop", "127.0.0.1:5433", "replica", Up: true, LagSeconds: 0.25, LagBytes: 8192, WalLsn: 0x3000000));
         source.Servers.Add(new("shop", "127.0.0.1:5434", "replica", Up: false));
         return source;
     }

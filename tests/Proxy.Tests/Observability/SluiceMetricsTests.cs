@@ -206,6 +206,46 @@ public sealed class SluiceMetricsTests
     }
 
     [Fact]
+    public async Task Reads_are_counted_by_where_they_ran_with_waits_and_fallbacks_and_exist_from_the_first_scrape()
+    {
+        _metrics.Source = FakeMetricsSource.Typical();
+        var start = ScrapeText.Lines(await _metrics.ScrapeAsync());
+
+        // Every database with a server has its read series at 0 before the first read.
+        Assert.Contains("sluice_reads_total{database=\"shop\",route=\"replica\"} 0", start);
+        Assert.Contains("sluice_reads_total{database=\"shop\",route=\"primary\"} 0", start);
+        Assert.Contains("sluice_read_floor_waits_total{database=\"shop\"} 0", start);
+        Assert.Contains("sluice_read_floor_fallbacks_total{database=\"shop\"} 0", start);
+
+        _metrics.ReadRouted("shop", onReplica: true);
+        _metrics.ReadRouted("shop", onReplica: true);
+        _metrics.ReadFloorWait("shop");
+        _metrics.ReadFloorFallback("shop");
+        _metrics.ReadRouted("shop", onReplica: false);
+        var lines = ScrapeText.Lines(await _metrics.ScrapeAsync());
+
+        Assert.Contains("sluice_reads_total{database=\"shop\",route=\"replica\"} 2", lines);
+        Assert.Contains("sluice_reads_total{database=\"shop\",route=\"primary\"} 1", lines);
+        Assert.Contains("sluice_read_floor_waits_total{database=\"shop\"} 1", lines);
+        Assert.Contains("sluice_read_floor_fallbacks_total{database=\"shop\"} 1", lines);
+    }
+
+    [Fact]
+    public async Task Wal_positions_and_the_read_floor_are_byte_offsets()
+    {
+        _metrics.Source = FakeMetricsSource.Typical();
+
+        var lines = ScrapeText.Lines(await _metrics.ScrapeAsync());
+
+        // 0/3000060 and 0/3000000; the down replica has no position and no series.
+        Assert.Equal(
+            ["sluice_server_wal_lsn{database=\"shop\",server=\"127.0.0.1:5432\",role=\"primary\"} 50331744",
+             "sluice_server_wal_lsn{database=\"shop\",server=\"127.0.0.1:5433\",role=\"replica\"} 50331648"],
+            lines.Where(l => l.StartsWith("sluice_server_wal_lsn{", StringComparison.Ordinal)));
+        Assert.Equal(["sluice_read_floor_lsn{database=\"shop\"} 50331712"], lines.Where(l => l.StartsWith("sluice_read_floor_lsn{", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Gauges_follow_the_source_and_forget_series_it_no_longer_reports()
     {
         var source = FakeMetricsSource.Typical();
@@ -328,11 +368,16 @@ public sealed class SluiceMetricsTests
             "sluice_queries_total counter",
             "sluice_query_duration_seconds histogram",
             "sluice_rate_limited_waits_total counter",
+            "sluice_read_floor_fallbacks_total counter",
+            "sluice_read_floor_lsn gauge",
+            "sluice_read_floor_waits_total counter",
+            "sluice_reads_total counter",
             "sluice_rejected_connections_total counter",
             "sluice_replica_lag_bytes gauge",
             "sluice_replica_lag_seconds gauge",
             "sluice_server_connections gauge",
             "sluice_server_up gauge",
+            "sluice_server_wal_lsn gauge",
             "sluice_statement_timeouts_total counter",
             "sluice_transactions_total counter",
         ];

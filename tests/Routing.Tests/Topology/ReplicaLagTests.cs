@@ -68,6 +68,19 @@ public sealed class ReplicaLagTests
     }
 
     [Fact]
+    public void Behind_the_primarys_first_sample_the_lag_is_that_samples_age_not_the_age_of_the_last_commit()
+    {
+        // The monitor just started: one primary sample, a replica 64 bytes behind it whose last commit is 12.8 s old.
+        var replica = ServerProbe.Replica(new Lsn(0x50A0), new Lsn(0x50E0), TimeSpan.FromSeconds(12.8));
+
+        Assert.Equal(new ReplicaLag(0x40, TimeSpan.FromMilliseconds(100)), ReplicaLag.Measure(History((T0, 0x50E0)), replica, T0.AddMilliseconds(100)));
+
+        // The primary's next sample tells: the replica replayed past the first one, so it is at most that far behind.
+        var later = ServerProbe.Replica(new Lsn(0x50E0), new Lsn(0x5100), TimeSpan.FromSeconds(13));
+        Assert.Equal(new ReplicaLag(0x20, TimeSpan.FromMilliseconds(260)), ReplicaLag.Measure(History((T0, 0x50E0), (T0.AddMilliseconds(250), 0x5100)), later, T0.AddMilliseconds(260)));
+    }
+
+    [Fact]
     public void Without_a_primary_a_replica_is_measured_against_what_it_received()
     {
         Assert.Equal(ReplicaLag.CaughtUp, ReplicaLag.Measure([], ServerProbe.Replica(new Lsn(0x7000), new Lsn(0x7000), TimeSpan.FromHours(2)), T0));

@@ -176,21 +176,6 @@ public sealed class SelectionTests
     }
 
     [Fact]
-    public void Read_floor_is_the_first_primary_position_read_after_the_write()
-    {
-        var topology = new TopologyBuilder().Healthy();
-        var writtenAt = topology.Now.AddMilliseconds(10);
-
-        Assert.Equal(Lsn.MaxValue, topology.Snapshot.ReadFloorAfter(Database, writtenAt));
-
-        topology.Advance(TimeSpan.FromMilliseconds(250)).PrimaryAt(Primary, 0x3000).Advance(TimeSpan.FromMilliseconds(250)).PrimaryAt(Primary, 0x4000);
-
-        Assert.Equal(new Lsn(0x3000), topology.Snapshot.ReadFloorAfter(Database, writtenAt));
-        Assert.Equal(new Lsn(0x4000), topology.Snapshot.PrimaryLsn(Database));
-        Assert.Equal(Lsn.MaxValue, topology.Snapshot.ReadFloorAfter("nope", writtenAt));
-    }
-
-    [Fact]
     public void Unknown_database_is_a_failure_not_an_exception()
     {
         var selection = new TopologyBuilder().Snapshot.Select("nope", RouteKind.Write);

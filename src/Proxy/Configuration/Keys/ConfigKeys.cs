@@ -58,7 +58,8 @@ internal static class ConfigKeys
         .Key("health_check_interval", Duration(allowZero: false), r => r.HealthCheckInterval, (r, v) => r with { HealthCheckInterval = v }, Running, "how often every server is probed")
         .Key("ban_time", Duration(), r => r.BanTime, (r, v) => r with { BanTime = v }, Running, "an unreachable server is skipped this long")
         .Key("load_balancing", Enum(ConfigNames.LoadBalancing), r => r.LoadBalancing, (r, v) => r with { LoadBalancing = v }, Running, "how reads are spread over the replicas")
-        .Key("read_consistency", Enum(ConfigNames.ReadConsistency), r => r.ReadConsistency, (r, v) => r with { ReadConsistency = v }, Running, "what a replica read promises: a client's own writes (session) or only the lag budget (lag_budget)")
+        .Key("read_consistency", Enum(ConfigNames.ReadConsistency), r => r.ReadConsistency, (r, v) => r with { ReadConsistency = v }, Running, "what a replica read sees: every write completed through this Sluice before it (causal), the client's own (session), or only what the lag budget allows (lag_budget)")
+        .Key("max_read_wait", Duration(), r => r.MaxReadWait, (r, v) => r with { MaxReadWait = v }, Running, "how long a read may wait for a replica to catch up before it goes to the primary")
         .Key("read_your_writes", Bool, r => r.ReadYourWrites, (r, v) => r with { ReadYourWrites = v }, Running, "older spelling of read_consistency = \"session\"");
 
     public static ConfigKeyGroup<UserConfig> Users { get; } = new ConfigKeyGroup<UserConfig>(
