@@ -55,13 +55,6 @@ internal sealed class ServerProbeLoop : IAsyncDisposable
         _stop.Dispose();
     }
 
-    /// <summary>
-    /// How much longer than its own timeout a check may take before it is abandoned: Npgsql honours the timeout, but a
-    /// server that stalls in the middle of a TLS handshake can hold a check past it, and one stuck check must not freeze
-    /// the server's health (or the proxy's shutdown).
-    /// </summary>
-    private static readonly TimeSpan s_abandonAfter = TimeSpan.FromSeconds(1);
-
     private async Task RunAsync()
     {
         var stopping = _stop.Token;
@@ -120,8 +113,12 @@ internal sealed class ServerProbeLoop : IAsyncDisposable
 
         var sentAt = _monitor.Time.GetUtcNow();
         var writesBefore = _monitor.Floors.Of(Database).Writes;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        timeout.CancelAfter(target.Timeout);
+
+        // The deadline is kept here, not handed to Npgsql as a token: a check past it is abandoned and its connection
+        // closed. Npgsql's own cancellation callback can throw when it races a connection still being opened, and a
+        // callback that throws makes CancellationTokenSource.Cancel throw too - in the proxy's shutdown, or on the
+        // timer thread of a CancelAfter. Npgsql's own Timeout and CommandTimeout stay as a backstop.
+        var deadline = Task.Delay(target.Timeout, _monitor.Time, stopping);
         try
         {
             if (_connection is null || _connectionString != connectionString || _connection.FullState != System.Data.ConnectionState.Open)
@@ -129,10 +126,10 @@ internal sealed class ServerProbeLoop : IAsyncDisposable
                 await CloseAsync();
                 _connection = new NpgsqlConnection(connectionString);
                 _connectionString = connectionString;
-                await _connection.OpenAsync(timeout.Token).WaitAsync(target.Timeout + s_abandonAfter, stopping);
+                await WithinAsync(_connection.OpenAsync(CancellationToken.None), deadline);
             }
 
-            var probe = await ServerCheck.RunAsync(_connection, timeout.Token).WaitAsync(target.Timeout + s_abandonAfter, stopping);
+            var probe = await WithinAsync(ServerCheck.RunAsync(_connection, CancellationToken.None), deadline);
             _monitor.ReportCheck(Database, Server, probe, sentAt, writesBefore);
         }
         catch (Exception exception) when (!stopping.IsCancellationRequested)
@@ -140,7 +137,7 @@ internal sealed class ServerProbeLoop : IAsyncDisposable
             // Whatever went wrong (a refused connection, a TLS handshake the server botched, garbage where a reply
             // should be) is this server's failed check; the loop itself must live on.
             await CloseAsync();
-            var error = timeout.IsCancellationRequested ? $"no answer within {target.Timeout.TotalSeconds:0.###} s" : Describe(exception);
+            var error = exception is TimeoutException ? $"no answer within {target.Timeout.TotalSeconds:0.###} s" : Describe(exception);
             _monitor.ReportFailure(Database, Server, error, target.Login);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -149,6 +146,29 @@ internal sealed class ServerProbeLoop : IAsyncDisposable
             await CloseAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The work's result, or a <see cref="TimeoutException"/> when the deadline passes first (an
+    /// <see cref="OperationCanceledException"/> when the loop stops). Work left behind is observed, so that its failure
+    /// once its connection is closed goes nowhere.
+    /// </summary>
+    private static async Task WithinAsync(Task work, Task deadline)
+    {
+        if (await Task.WhenAny(work, deadline) != work)
+        {
+            _ = work.ContinueWith(static abandoned => abandoned.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            await deadline;
+            throw new TimeoutException();
+        }
+
+        await work;
+    }
+
+    private static async Task<T> WithinAsync<T>(Task<T> work, Task deadline)
+    {
+        await WithinAsync((Task)work, deadline);
+        return await work;
     }
 
     /// <summary>The cause a person can act on: the server's own error, or the innermost network error.</summary>
@@ -189,6 +209,9 @@ internal sealed class ServerProbeLoop : IAsyncDisposable
         {
         }
     }
+
+    /// <summary>How long closing a connection may take before it is left to finish alone.</summary>
+    private static readonly TimeSpan s_abandonAfter = TimeSpan.FromSeconds(1);
 
     private static async Task DisposeQuietlyAsync(NpgsqlConnection connection)
     {
