@@ -113,12 +113,21 @@ internal sealed class StatementAnalyzer
         };
     }
 
-    /// <summary><c>DEALLOCATE [PREPARE] name</c> drops one SQL-level statement; <c>DEALLOCATE [PREPARE] ALL</c> drops every one, protocol-level ones included.</summary>
+    /// <summary>
+    /// <c>DEALLOCATE [PREPARE] name</c> drops one prepared statement (named, folded like an identifier);
+    /// <c>DEALLOCATE [PREPARE] ALL</c> drops every one, protocol-level ones included. <c>DEALLOCATE prepare</c> names a
+    /// statement called "prepare" (PREPARE is an unreserved keyword), as in PostgreSQL's grammar.
+    /// </summary>
     private StatementFacts Deallocate(int start, int end)
     {
-        var target = _text.IsWord(start + 1, "prepare", end) ? start + 2 : start + 1;
+        var target = _text.IsWord(start + 1, "prepare", end) && start + 2 < end ? start + 2 : start + 1;
         var facts = StatementFacts.Write(StatementKind.Deallocate, "DEALLOCATE");
         facts.DeallocatesAll = _text.IsWord(target, "all", end);
+        if (!facts.DeallocatesAll && target + 1 == end && _text.Tokens[target].IsName)
+        {
+            facts.DeallocatedName = _text.Name(target);
+        }
+
         return facts;
     }
 

@@ -32,6 +32,8 @@ internal sealed class StatementFacts
 
     public bool DeallocatesAll { get; set; }
 
+    public string? DeallocatedName { get; set; }
+
     public static StatementFacts Read(StatementKind kind) => new(kind, StatementRoute.Read, null);
 
     public static StatementFacts Write(StatementKind kind, string reason) => new(kind, StatementRoute.Write, reason);
@@ -63,5 +65,6 @@ internal sealed class StatementFacts
         SavepointName = SavepointName,
         AndChain = AndChain,
         DeallocatesAll = DeallocatesAll,
+        DeallocatedName = DeallocatedName,
     };
 }

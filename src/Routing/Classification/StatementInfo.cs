@@ -56,5 +56,11 @@ public sealed class StatementInfo
     /// </summary>
     public bool DeallocatesAll { get; internal init; }
 
+    /// <summary>
+    /// The statement a <c>DEALLOCATE [PREPARE] name</c> drops, folded like an identifier (<c>_pg3_0</c>, <c>"S_1"</c> →
+    /// <c>S_1</c>); null for <c>DEALLOCATE ALL</c>, other statements, and anything that is not one plain name.
+    /// </summary>
+    public string? DeallocatedName { get; internal init; }
+
     public override string ToString() => $"{Kind} → {Route}" + (Reason is null ? "" : $" ({Reason})");
 }

@@ -445,6 +445,34 @@ public sealed class ReadWriteRouteTests
     }
 
     [Theory]
+    [InlineData("DEALLOCATE _pg3_0", "_pg3_0")]
+    [InlineData("deallocate prepare S_1", "s_1")]
+    [InlineData("DEALLOCATE \"S_1\"", "S_1")]
+    [InlineData("DEALLOCATE PREPARE \"a \"\"b\"\"\"", "a \"b\"")]
+    [InlineData("DEALLOCATE prepare", "prepare")]
+    [InlineData("DEALLOCATE \"all\"", "all")]
+    [InlineData("/* c */ DEALLOCATE p -- trailing", "p")]
+    [InlineData("DEALLOCATE ALL", null)]
+    [InlineData("DEALLOCATE PREPARE ALL", null)]
+    [InlineData("DEALLOCATE", null)]
+    [InlineData("DEALLOCATE p q", null)]
+    [InlineData("DEALLOCATE 'p'", null)]
+    public void Deallocate_names_the_statement_it_drops_folded_like_an_identifier(string sql, string? name)
+    {
+        var statement = Classifier.Single(sql);
+        Assert.Equal(StatementKind.Deallocate, statement.Kind);
+        Assert.Equal(name, statement.DeallocatedName);
+    }
+
+    [Fact]
+    public void Each_deallocate_of_a_multi_statement_text_names_its_own_statement()
+    {
+        var result = Classifier.Classify("SELECT 1; DEALLOCATE a; DEALLOCATE PREPARE \"B\"; DEALLOCATE ALL");
+        Assert.Equal([null, "a", "B", null], result.Statements.Select(s => s.DeallocatedName));
+        Assert.Null(Classifier.Single("SELECT 'DEALLOCATE x'").DeallocatedName);
+    }
+
+    [Theory]
     [InlineData("SELECT nextval('s')", "nextval")]
     [InlineData("SELECT * FROM t FOR UPDATE", "FOR UPDATE")]
     [InlineData("WITH x AS (DELETE FROM t RETURNING *) SELECT 1", "DELETE")]
