@@ -21,4 +21,5 @@ public static class SqlState
     public const string InsufficientPrivilege = "42501";
     public const string InvalidParameterValue = "22023";
     public const string ActiveSqlTransaction = "25001";
+    public const string InvalidSqlStatementName = "26000";
 }

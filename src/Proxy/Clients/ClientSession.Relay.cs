@@ -162,6 +162,25 @@ internal sealed partial class ClientSession
                         continue;
                     }
 
+                    if (lease is null && PlanReplyWithoutServer(code, inspection) is { } reply)
+                    {
+                        if (target is not null)
+                        {
+                            await FlushToServerAsync(target, token);
+                            target = null;
+                        }
+
+                        await _pump;
+                        WriteReplyWithoutServer(reply, inspection.Classification);
+                        if (code is FrontendMessageCode.Sync or FrontendMessageCode.Flush)
+                        {
+                            await _client.Output.FlushAsync(token);
+                        }
+
+                        _fromClient.Skip(header.FrameLength);
+                        continue;
+                    }
+
                     if (lease is null)
                     {
                         if (target is not null)
@@ -454,7 +473,7 @@ internal sealed partial class ClientSession
             return (null, true);
         }
 
-        var lease = new ServerLease(server, node, route);
+        var lease = new ServerLease(server, node, route) { StatementContext = Renaming ? CurrentStatementContext() : null };
         lock (_linkLock)
         {
             _lease = lease;
@@ -675,7 +694,9 @@ internal sealed partial class ClientSession
             }
 
             var code = (BackendMessageCode)header.Code;
-            var inspect = code is BackendMessageCode.ReadyForQuery or BackendMessageCode.ParameterStatus or BackendMessageCode.ErrorResponse
+            // Descriptions are read whole only while something unusual is owed: a Describe whose answer the proxy learns.
+            var inspect = (code is BackendMessageCode.ReadyForQuery or BackendMessageCode.ParameterStatus or BackendMessageCode.ErrorResponse
+                    || (code is BackendMessageCode.ParameterDescription or BackendMessageCode.RowDescription or BackendMessageCode.NoData && !lease.Replies.AllForwarded))
                 && header.FrameLength <= MaxInspectedLength;
             if (inspect && buffer.Length < header.FrameLength)
             {
@@ -683,7 +704,7 @@ internal sealed partial class ClientSession
             }
 
             // False for replies to what the proxy injected itself: they are read, and counted, but not forwarded.
-            var forward = TakeReply(lease, code, output);
+            var forward = TakeReply(lease, code, output, inspect ? buffer.Slice(0, header.FrameLength) : default);
             if (!inspect)
             {
                 Relay(ref relay, forward, header.FrameLength);
@@ -702,6 +723,7 @@ internal sealed partial class ClientSession
                     {
                         lease.PendingReady--;
                         SettleSessionSettingsLocked(server, transactionStatus);
+                        SettleSchemaChange(lease, transactionStatus);
                         RecordReadyForQuery(lease, transactionStatus);
                         _lastActivity = Stopwatch.GetTimestamp();
 

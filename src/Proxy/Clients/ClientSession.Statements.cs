@@ -29,7 +29,8 @@ internal sealed record LocalAnswer(
     string? ErrorSqlState = null,
     string? ErrorMessage = null,
     (string Column, string Value)? Row = null,
-    BlockEffect Block = BlockEffect.None);
+    BlockEffect Block = BlockEffect.None,
+    string? Forgets = null);
 
 /// <summary>What an answer does about a transaction block in statement mode, where no block may run on a server.</summary>
 internal enum BlockEffect : byte
@@ -142,7 +143,7 @@ internal sealed partial class ClientSession
                     _lastStatementText = SlowLogText(payload);
                 }
 
-                return new Inspection(classification, LocalAnswer: LocalAnswerFor(classification));
+                return new Inspection(classification, LocalAnswer: LocalAnswerFor(classification) ?? DeallocationAnswer(classification));
             case FrontendMessageCode.Parse:
                 var parse = FrontendMessageReader.ReadParse(payload);
                 _lastStatementText = parse.Query;
@@ -223,6 +224,11 @@ internal sealed partial class ClientSession
                 BeginLocalExtended(answer ?? BlockRefusal);
                 break;
             case FrontendMessageCode.Query or FrontendMessageCode.FunctionCall:
+                if (answer?.Forgets is { } forgotten)
+                {
+                    _clientStatements?.Remove(forgotten);
+                }
+
                 AnswerQuery(answer ?? BlockRefusal, opensBlock: code == FrontendMessageCode.Query && pipelined);
                 break;
             default:
@@ -429,6 +435,7 @@ internal sealed partial class ClientSession
         var output = server.Connection.Output;
         var restore = inspection.Classification is { } classification ? ApplySessionEffects(server, classification) : null;
         JournalSessionSettings(server, code, inspection);
+        NoteStatementEffects(lease, inspection.Classification);
         if (code == FrontendMessageCode.Parse && restore is not null)
         {
             // A reset through the extended protocol happens at Execute: the startup values go back right after it.
@@ -439,6 +446,12 @@ internal sealed partial class ClientSession
         if (Renaming && ForwardRenamed(lease, code, header, ref buffer, inspection, out var fake))
         {
             return fake;
+        }
+
+        if (Renaming && code == FrontendMessageCode.Query && inspection.Classification is { } query && ForwardDeallocating(lease, header, ref buffer, query))
+        {
+            InjectRestoreIf(lease, restore);
+            return false;
         }
 
         if (ReplyFor(code) is { } replyTo)
@@ -453,7 +466,7 @@ internal sealed partial class ClientSession
         var whole = _fromClient.Move(ref buffer, output);
         if (restore is not null)
         {
-            InjectRestore(lease, restore, simpleQuery: true);
+            InjectRestoreIf(lease, restore);
         }
         else if (code == FrontendMessageCode.Execute && whole && _restoreAfterExecute is { } afterExecute)
         {
@@ -462,6 +475,14 @@ internal sealed partial class ClientSession
         }
 
         return false;
+    }
+
+    private void InjectRestoreIf(ServerLease lease, List<KeyValuePair<string, string>>? restore)
+    {
+        if (restore is not null)
+        {
+            InjectRestore(lease, restore, simpleQuery: true);
+        }
     }
 
     /// <summary>
@@ -513,7 +534,8 @@ internal sealed partial class ClientSession
                 lock (_linkLock)
                 {
                     EnsurePreparedLocked(lease, described, inspection.StatementName!);
-                    lease.Replies.Enqueue(new PendingReply(ReplyTo.Describe, ReplyAction.Forward, described, inspection.StatementName));
+                    var stamp = StampFor(lease);
+                    lease.Replies.Enqueue(new PendingReply(ReplyTo.Describe, stamp is null ? ReplyAction.Forward : ReplyAction.Learn, described, inspection.StatementName, stamp));
                 }
 
                 MessageWriter.WriteDescribe(output, (byte)'S', described.ServerName);
@@ -575,7 +597,7 @@ internal sealed partial class ClientSession
         }
 
         output.Write(statement.ParseMessage);
-        lease.Replies.Enqueue(new PendingReply(ReplyTo.Parse, action, statement, clientName));
+        lease.Replies.Enqueue(new PendingReply(ReplyTo.Parse, action, statement, clientName, StampFor(lease)));
     }
 
     /// <summary>
@@ -827,6 +849,12 @@ internal sealed partial class ClientSession
 
     private void ForgetStatements(ServerConnection server)
     {
+        // What was learned about the client's statements goes too: the next Parse of each asks a server again.
+        foreach (var statement in _clientStatements?.Values ?? Enumerable.Empty<PreparedStatement>())
+        {
+            statement.ForgetKnowledge();
+        }
+
         _clientStatements?.Clear();
         lock (_linkLock)
         {
@@ -895,6 +923,7 @@ internal sealed partial class ClientSession
             // The stale copy stays on the servers (LRU-evicted in time): clients still bound to it get PostgreSQL's
             // answer there, as they would without the pool.
             _runtime.PreparedStatements.Retire(statement);
+            _runtime.PreparedStatements.NoteSchemaChange();
         }
 
         return failed.ClientName is { } clientName
@@ -905,7 +934,7 @@ internal sealed partial class ClientSession
     /// Matches one server message against the replies owed; false when it must not reach the client (the success
     /// reply to an injected Parse or Close). Pump only.
     /// </summary>
-    private bool TakeReply(ServerLease lease, BackendMessageCode code, PipeWriter output)
+    private bool TakeReply(ServerLease lease, BackendMessageCode code, PipeWriter output, in ReadOnlySequence<byte> frame)
     {
         var server = lease.Server;
         if (code is BackendMessageCode.NoticeResponse or BackendMessageCode.ParameterStatus or BackendMessageCode.NotificationResponse
@@ -958,6 +987,13 @@ internal sealed partial class ClientSession
                 {
                     return true;
                 }
+            }
+
+            lease.Replies.Learn(head, code, frame);
+            if (code == BackendMessageCode.CommandComplete && lease.Replies.TakeCompletion(head))
+            {
+                MessageWriter.WriteCommandComplete(output, Deallocation.CommandTag);
+                return false;
             }
 
             if (!ReplyQueue.Ends(head.To, code))

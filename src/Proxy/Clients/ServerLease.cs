@@ -63,6 +63,19 @@ internal sealed class ServerLease
     /// <summary>The replies the server owes, in order (statement renaming). Enqueued under the link lock, taken by the pump.</summary>
     public ReplyQueue Replies { get; } = new();
 
+    /// <summary>
+    /// Client loop: what the names of the statements parsed and described on this lending resolve against (database,
+    /// user, search_path when it was lent), so the proxy may learn their replies; null once the client changed a
+    /// setting here, after which nothing is learned.
+    /// </summary>
+    public string? StatementContext { get; set; }
+
+    /// <summary>
+    /// Set by the client loop before it sends DDL (or anything it cannot read), read by the pump at the ReadyForQuery
+    /// that follows: the schema may have changed once the transaction is over.
+    /// </summary>
+    public bool ChangesSchema { get; set; }
+
     /// <summary>Pump: the reply whose message the server's last ErrorResponse answers.</summary>
     public PendingReply FailedReply { get; set; }
 

@@ -38,6 +38,29 @@ internal sealed class PreparedStatement
 
     /// <summary>When a client last prepared this text (the cache's own counter), for the cache's eviction order.</summary>
     internal long LastPrepared;
+
+    private StatementKnowledge? _knowledge;
+
+    /// <summary>What a server said about this statement, if anything; read by any client loop, written by pumps.</summary>
+    public StatementKnowledge? Knowledge => Volatile.Read(ref _knowledge);
+
+    /// <summary>A server answered ParseComplete: the text parses in that context. A description learned in the same context and epoch stays.</summary>
+    public void NoteParsed(KnowledgeStamp stamp)
+    {
+        if (Knowledge is { } known && known.Holds(stamp.Context, stamp.Epoch))
+        {
+            return;
+        }
+
+        Volatile.Write(ref _knowledge, new StatementKnowledge(stamp.Context, stamp.Epoch));
+    }
+
+    /// <summary>A server described the statement (which implies it parsed there).</summary>
+    public void NoteDescribed(KnowledgeStamp stamp, byte[] parameterDescription, byte[] resultDescription) =>
+        Volatile.Write(ref _knowledge, new StatementKnowledge(stamp.Context, stamp.Epoch, parameterDescription, resultDescription));
+
+    /// <summary>Nothing learned holds any more: the next Parse of the text goes to a server again.</summary>
+    public void ForgetKnowledge() => Volatile.Write(ref _knowledge, null);
 }
 
 /// <summary>
@@ -55,7 +78,33 @@ internal sealed class PreparedStatementCache(int capacity = PreparedStatementCac
     private long _clock;
     private int _trimming;
 
+    private long _schemaEpoch;
+
     public int Count => _statements.Count;
+
+    /// <summary>
+    /// Moves on whenever a schema may have changed under the statements (DDL through the proxy committed, a server
+    /// reported a stale statement): what servers said about statements before it no longer holds.
+    /// </summary>
+    public long SchemaEpoch => Volatile.Read(ref _schemaEpoch);
+
+    public void NoteSchemaChange() => Interlocked.Increment(ref _schemaEpoch);
+
+    /// <summary>
+    /// The statement for this text when a server already parsed it successfully in <paramref name="context"/> since the
+    /// last schema change (a Parse the proxy can answer itself); null otherwise. Counts as a prepare for eviction order.
+    /// </summary>
+    public PreparedStatement? FindParsed(string query, int[] parameterTypes, string context)
+    {
+        if (!_statements.TryGetValue(Key(query, parameterTypes), out var statement)
+            || statement.Knowledge is not { } known || !known.Holds(context, SchemaEpoch))
+        {
+            return null;
+        }
+
+        Volatile.Write(ref statement.LastPrepared, Interlocked.Increment(ref _clock));
+        return statement;
+    }
 
     public int Capacity => capacity;
 

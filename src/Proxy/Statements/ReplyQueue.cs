@@ -1,3 +1,4 @@
+using System.Buffers;
 using Sluice.Protocol.Messages;
 
 namespace Sluice.Proxy.Statements;
@@ -13,6 +14,15 @@ internal enum ReplyAction : byte
 
     /// <summary>The proxy did not send the client's message (a Parse the server already has, a Close): make up its reply.</summary>
     Fake,
+
+    /// <summary>Pass the reply on, and keep what it says (a Describe's descriptions) for the statement.</summary>
+    Learn,
+
+    /// <summary>
+    /// Pass the reply on, with the CommandComplete of the statements in <see cref="PendingReply.Retagged"/> saying
+    /// DEALLOCATE: the proxy ran a harmless stand-in there for a DEALLOCATE it handled itself.
+    /// </summary>
+    Retag,
 }
 
 /// <summary>The kind of message a reply answers, which tells which server message ends that reply.</summary>
@@ -27,7 +37,20 @@ internal enum ReplyTo : byte
     Query,
 }
 
-internal readonly record struct PendingReply(ReplyTo To, ReplyAction Action, PreparedStatement? Statement = null, string? ClientName = null);
+/// <summary>One reply the server owes, and what the pump does with it.</summary>
+/// <param name="To">The kind of message it answers.</param>
+/// <param name="Action">Forwarded, swallowed, made up, learned or retagged.</param>
+/// <param name="Statement">The shared statement a Parse, Bind or Describe names.</param>
+/// <param name="ClientName">The client's name for it, for errors that must name the client's statement.</param>
+/// <param name="Stamp">For a Parse or Describe of <paramref name="Statement"/> the server runs: what its success may be learned as.</param>
+/// <param name="Retagged">For <see cref="ReplyAction.Retag"/>: bit i set when the i-th CommandComplete of the reply must say DEALLOCATE.</param>
+internal readonly record struct PendingReply(
+    ReplyTo To,
+    ReplyAction Action,
+    PreparedStatement? Statement = null,
+    string? ClientName = null,
+    KnowledgeStamp? Stamp = null,
+    ulong Retagged = 0);
 
 /// <summary>
 /// The replies a server owes, in order, for a client whose statements are renamed: PgBouncer's "outstanding requests"
@@ -40,6 +63,10 @@ internal sealed class ReplyQueue
 
     // Entries that are not plain Forward (made-up or swallowed replies); read without the lock by the pump's fast path.
     private int _unusual;
+
+    // The head reply's CommandCompletes so far (for Retag), and the ParameterDescription of the Describe being learned.
+    private int _completions;
+    private byte[]? _describedParameters;
 
     public int Count => _pending.Count;
 
@@ -63,9 +90,50 @@ internal sealed class ReplyQueue
 
     public bool TryPeek(out PendingReply reply) => _pending.TryPeek(out reply);
 
+    /// <summary>A CommandComplete of the head reply arrived: true when it is one to retag.</summary>
+    public bool TakeCompletion(in PendingReply head)
+    {
+        var index = _completions++;
+        return head.Action == ReplyAction.Retag && index < 64 && (head.Retagged & (1UL << index)) != 0;
+    }
+
+    /// <summary>
+    /// One frame of the head reply, learned for its statement: a server's own ParseComplete (the text parses), or the
+    /// ParameterDescription of a Describe being learned, kept until the RowDescription or NoData that ends it.
+    /// </summary>
+    public void Learn(in PendingReply head, BackendMessageCode code, in ReadOnlySequence<byte> frame)
+    {
+        if (head is not { Statement: { } statement, Stamp: { } stamp })
+        {
+            return;
+        }
+
+        if (head.To == ReplyTo.Parse)
+        {
+            if (code == BackendMessageCode.ParseComplete && head.Action != ReplyAction.Fake)
+            {
+                statement.NoteParsed(stamp);
+            }
+        }
+        else if (head.Action != ReplyAction.Learn || frame.IsEmpty)
+        {
+            return;
+        }
+        else if (code == BackendMessageCode.ParameterDescription)
+        {
+            _describedParameters = frame.ToArray();
+        }
+        else if (code is BackendMessageCode.RowDescription or BackendMessageCode.NoData && _describedParameters is { } parameters)
+        {
+            statement.NoteDescribed(stamp, parameters, frame.ToArray());
+            _describedParameters = null;
+        }
+    }
+
     public PendingReply Dequeue()
     {
         var reply = _pending.Dequeue();
+        _completions = 0;
         if (reply.Action != ReplyAction.Forward)
         {
             Volatile.Write(ref _unusual, _unusual - 1);

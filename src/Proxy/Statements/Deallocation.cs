@@ -1,0 +1,106 @@
+using System.Text;
+using Sluice.Routing.Classification;
+
+namespace Sluice.Proxy.Statements;
+
+/// <summary>
+/// SQL <c>DEALLOCATE name</c> of a statement the client prepared through the protocol. On servers that statement is a
+/// shared copy under another name (psycopg 3 sends <c>DEALLOCATE _pg3_0</c> when its cache overflows; the server knows
+/// only <c>sluice_7</c>), so the proxy handles it itself: it forgets the client's name and answers DEALLOCATE, the copy
+/// stays for other clients. Names the client made with SQL PREPARE (which pin it to its server) are left to the server.
+/// </summary>
+internal static class Deallocation
+{
+    /// <summary>
+    /// What runs on the server in the DEALLOCATE's place when other statements or an open transaction need the server:
+    /// harmless anywhere (in a read-only transaction, on a standby), one CommandComplete like the DEALLOCATE, and the
+    /// same 25P02 in a failed block, in order with the other statements. Its tag is rewritten to DEALLOCATE.
+    /// </summary>
+    public const string StandIn = "RESET sluice.deallocate";
+
+    public const string CommandTag = "DEALLOCATE";
+
+    /// <summary>PostgreSQL's own message for a DEALLOCATE of a name it does not know (SQLSTATE 26000).</summary>
+    public static string UnknownStatementMessage(string name) => $"prepared statement \"{name}\" does not exist";
+
+    /// <summary>The name a text's only statement deallocates, when it is one plain <c>DEALLOCATE name</c>.</summary>
+    public static string? SoleName(ClassificationResult classification) =>
+        classification.Statements is [{ DeallocatedName: { } name }] ? name : null;
+
+    /// <summary>True when a statement of the text deallocates one of <paramref name="clientStatements"/>.</summary>
+    public static bool Names(ClassificationResult classification, IReadOnlyDictionary<string, PreparedStatement>? clientStatements)
+    {
+        if (clientStatements is not { Count: > 0 })
+        {
+            return false;
+        }
+
+        foreach (var statement in classification.Statements)
+        {
+            if (statement.DeallocatedName is { } name && clientStatements.ContainsKey(name))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The text to send instead, with each DEALLOCATE of a client statement replaced by <see cref="StandIn"/>: bit i of
+    /// <paramref name="retagged"/> says the i-th statement's CommandComplete must read DEALLOCATE, and the names go to
+    /// <paramref name="forgotten"/>. False when there is nothing to replace, a statement to replace is past the 64th, or
+    /// the classifier could not read every statement.
+    /// </summary>
+    public static bool TryRewrite(string sql, ClassificationResult classification, IReadOnlyDictionary<string, PreparedStatement>? clientStatements,
+        out string rewritten, out ulong retagged, List<string> forgotten)
+    {
+        rewritten = sql;
+        retagged = 0;
+        if (clientStatements is not { Count: > 0 })
+        {
+            return false;
+        }
+
+        // Retagging counts on one CommandComplete per statement: a text the classifier could not read whole might be
+        // split differently by PostgreSQL, so it goes as it is (and the server answers the DEALLOCATE with 26000).
+        var statements = classification.Statements;
+        foreach (var statement in statements)
+        {
+            if (statement.Kind == StatementKind.Unknown)
+            {
+                return false;
+            }
+        }
+
+        StringBuilder? text = null;
+        var copied = 0;
+        for (var i = 0; i < statements.Count; i++)
+        {
+            var statement = statements[i];
+            if (statement.DeallocatedName is not { } name || !clientStatements.ContainsKey(name))
+            {
+                continue;
+            }
+
+            if (i >= 64 || statement.Start < copied || statement.Start + statement.Length > sql.Length)
+            {
+                return false;
+            }
+
+            text ??= new StringBuilder(sql.Length + StandIn.Length);
+            text.Append(sql, copied, statement.Start - copied).Append(StandIn);
+            copied = statement.Start + statement.Length;
+            retagged |= 1UL << i;
+            forgotten.Add(name);
+        }
+
+        if (text is null)
+        {
+            return false;
+        }
+
+        rewritten = text.Append(sql, copied, sql.Length - copied).ToString();
+        return true;
+    }
+}
