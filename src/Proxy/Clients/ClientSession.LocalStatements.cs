@@ -27,6 +27,9 @@ internal sealed partial class ClientSession
     private string? _statementContext;
     private string? _statementContextSearchPath;
 
+    // Client statements whose DEALLOCATE a server ran (as a stand-in): the pump's to add, the client loop's to apply.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<KeyValuePair<string, PreparedStatement>> _deallocated = new();
+
     private string CurrentStatementContext()
     {
         _parameters.TryGet("search_path", out var searchPath);
@@ -161,26 +164,37 @@ internal sealed partial class ClientSession
         }
 
         var sql = Encoding.UTF8.GetString(buffer.Slice(FrameHeader.Size, header.PayloadLength)).TrimEnd('\0');
-        var forgotten = new List<string>();
-        if (!Deallocation.TryRewrite(sql, classification, _clientStatements, out var rewritten, out var retagged, forgotten))
+        if (!Deallocation.TryRewrite(sql, classification, _clientStatements, out var rewritten, out var plan))
         {
             return false;
-        }
-
-        // DEALLOCATE is not transactional: the name is gone whether or not the rest of the text commits.
-        foreach (var name in forgotten)
-        {
-            _clientStatements!.Remove(name);
         }
 
         lock (_linkLock)
         {
             MessageWriter.WriteQuery(lease.Server.Connection.Output, rewritten);
-            lease.Replies.Enqueue(new PendingReply(ReplyTo.Query, ReplyAction.Retag, Retagged: retagged));
+            lease.Replies.Enqueue(new PendingReply(ReplyTo.Query, ReplyAction.Retag, Deallocations: plan));
         }
 
         buffer = buffer.Slice(header.FrameLength);
         return true;
+    }
+
+    /// <summary>
+    /// The pump passed on a stand-in's CommandComplete as DEALLOCATE: the statement is gone for the client (DEALLOCATE
+    /// is not transactional), once the client loop next looks at its names. Pump.
+    /// </summary>
+    private void NoteDeallocated(KeyValuePair<string, PreparedStatement> dropped) => _deallocated.Enqueue(dropped);
+
+    /// <summary>Forgets the names the pump saw deallocated, unless the client prepared the name again since. Client loop.</summary>
+    private void ApplyDeallocations()
+    {
+        while (_deallocated.TryDequeue(out var dropped))
+        {
+            if (_clientStatements is { } statements && statements.TryGetValue(dropped.Key, out var current) && current == dropped.Value)
+            {
+                statements.Remove(dropped.Key);
+            }
+        }
     }
 
     /// <summary>

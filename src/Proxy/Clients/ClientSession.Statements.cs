@@ -104,6 +104,11 @@ internal sealed partial class ClientSession
     private ReadStatus TryInspect(FrontendMessageCode code, FrameHeader header, ReadOnlySequence<byte> buffer, out Inspection inspection)
     {
         inspection = default;
+        if (!_deallocated.IsEmpty)
+        {
+            ApplyDeallocations();
+        }
+
         switch (code)
         {
             case FrontendMessageCode.Query or FrontendMessageCode.Parse or FrontendMessageCode.Close or FrontendMessageCode.Describe
@@ -497,7 +502,7 @@ internal sealed partial class ClientSession
         switch (code)
         {
             case FrontendMessageCode.Parse when inspection.Parse is { } parse && IsNamed(parse.StatementName):
-                var statement = _runtime.PreparedStatements.GetOrAdd(parse.Query, parse.ParameterTypes);
+                var statement = _runtime.PreparedStatements.GetOrAddCurrent(parse.Query, parse.ParameterTypes);
                 statement.Classification ??= inspection.Classification;
                 (_clientStatements ??= new(StringComparer.Ordinal))[parse.StatementName] = statement;
                 lock (_linkLock)
@@ -990,8 +995,9 @@ internal sealed partial class ClientSession
             }
 
             lease.Replies.Learn(head, code, frame);
-            if (code == BackendMessageCode.CommandComplete && lease.Replies.TakeCompletion(head))
+            if (code == BackendMessageCode.CommandComplete && lease.Replies.TakeCompletion(head) is { } deallocated)
             {
+                NoteDeallocated(deallocated);
                 MessageWriter.WriteCommandComplete(output, Deallocation.CommandTag);
                 return false;
             }

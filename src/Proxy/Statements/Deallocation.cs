@@ -47,16 +47,17 @@ internal static class Deallocation
     }
 
     /// <summary>
-    /// The text to send instead, with each DEALLOCATE of a client statement replaced by <see cref="StandIn"/>: bit i of
-    /// <paramref name="retagged"/> says the i-th statement's CommandComplete must read DEALLOCATE, and the names go to
-    /// <paramref name="forgotten"/>. False when there is nothing to replace, a statement to replace is past the 64th, or
+    /// The text to send instead, with each DEALLOCATE of a client statement replaced by <see cref="StandIn"/>, and which
+    /// statements' CommandComplete must then read DEALLOCATE (the client forgets each name when its reply comes: an
+    /// error earlier in the text skips it on PostgreSQL too). False when there is nothing to replace, a statement to replace is past the 64th, or
     /// the classifier could not read every statement.
     /// </summary>
     public static bool TryRewrite(string sql, ClassificationResult classification, IReadOnlyDictionary<string, PreparedStatement>? clientStatements,
-        out string rewritten, out ulong retagged, List<string> forgotten)
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? rewritten, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out DeallocationPlan? plan)
     {
-        rewritten = sql;
-        retagged = 0;
+        rewritten = null;
+        plan = null;
+        ulong retagged = 0;
         if (clientStatements is not { Count: > 0 })
         {
             return false;
@@ -74,11 +75,12 @@ internal static class Deallocation
         }
 
         StringBuilder? text = null;
+        List<KeyValuePair<string, PreparedStatement>>? forgotten = null;
         var copied = 0;
         for (var i = 0; i < statements.Count; i++)
         {
             var statement = statements[i];
-            if (statement.DeallocatedName is not { } name || !clientStatements.ContainsKey(name))
+            if (statement.DeallocatedName is not { } name || !clientStatements.TryGetValue(name, out var prepared))
             {
                 continue;
             }
@@ -92,7 +94,7 @@ internal static class Deallocation
             text.Append(sql, copied, statement.Start - copied).Append(StandIn);
             copied = statement.Start + statement.Length;
             retagged |= 1UL << i;
-            forgotten.Add(name);
+            (forgotten ??= []).Add(new(name, prepared));
         }
 
         if (text is null)
@@ -101,6 +103,24 @@ internal static class Deallocation
         }
 
         rewritten = text.Append(sql, copied, sql.Length - copied).ToString();
+        plan = new DeallocationPlan(retagged, [.. forgotten!]);
         return true;
+    }
+}
+
+/// <summary>Which statements of a rewritten text stand in for a DEALLOCATE, and the client statement each one drops.</summary>
+/// <param name="Statements">Bit i set: the i-th statement of the text is a stand-in.</param>
+/// <param name="Names">The client's names (and what they stood for), one per set bit, in order.</param>
+internal sealed record DeallocationPlan(ulong Statements, KeyValuePair<string, PreparedStatement>[] Names)
+{
+    /// <summary>The client statement the <paramref name="index"/>-th statement of the text drops, if it is a stand-in.</summary>
+    public KeyValuePair<string, PreparedStatement>? At(int index)
+    {
+        if (index >= 64 || (Statements & (1UL << index)) == 0)
+        {
+            return null;
+        }
+
+        return Names[System.Numerics.BitOperations.PopCount(Statements & ((1UL << index) - 1))];
     }
 }

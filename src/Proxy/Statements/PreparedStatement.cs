@@ -128,6 +128,17 @@ internal sealed class PreparedStatementCache(int capacity = PreparedStatementCac
     }
 
     /// <summary>
+    /// The statement for a Parse that goes to a server. One a server parsed before the last schema change is retired
+    /// first: the copies servers keep may describe the old shape (PostgreSQL would answer their Describe or Bind with
+    /// 0A000), so the text is parsed afresh under a new name and the client gets the new shape at once.
+    /// </summary>
+    public PreparedStatement GetOrAddCurrent(string query, int[] parameterTypes)
+    {
+        var statement = GetOrAdd(query, parameterTypes);
+        return statement.Knowledge is { } known && known.Epoch != SchemaEpoch ? Retire(statement) : statement;
+    }
+
+    /// <summary>
     /// Gives up <paramref name="statement"/>'s server-side copies because they went stale: DDL changed its result
     /// type, and PostgreSQL answers every use of them with 0A000 "cached plan must not change result type". The next
     /// <see cref="GetOrAdd"/> of the same text returns a new statement under a new server name, so every server

@@ -19,7 +19,7 @@ internal enum ReplyAction : byte
     Learn,
 
     /// <summary>
-    /// Pass the reply on, with the CommandComplete of the statements in <see cref="PendingReply.Retagged"/> saying
+    /// Pass the reply on, with the CommandComplete of the statements in <see cref="PendingReply.Deallocations"/> saying
     /// DEALLOCATE: the proxy ran a harmless stand-in there for a DEALLOCATE it handled itself.
     /// </summary>
     Retag,
@@ -43,14 +43,14 @@ internal enum ReplyTo : byte
 /// <param name="Statement">The shared statement a Parse, Bind or Describe names.</param>
 /// <param name="ClientName">The client's name for it, for errors that must name the client's statement.</param>
 /// <param name="Stamp">For a Parse or Describe of <paramref name="Statement"/> the server runs: what its success may be learned as.</param>
-/// <param name="Retagged">For <see cref="ReplyAction.Retag"/>: bit i set when the i-th CommandComplete of the reply must say DEALLOCATE.</param>
+/// <param name="Deallocations">For <see cref="ReplyAction.Retag"/>: which CommandCompletes of the reply must say DEALLOCATE.</param>
 internal readonly record struct PendingReply(
     ReplyTo To,
     ReplyAction Action,
     PreparedStatement? Statement = null,
     string? ClientName = null,
     KnowledgeStamp? Stamp = null,
-    ulong Retagged = 0);
+    DeallocationPlan? Deallocations = null);
 
 /// <summary>
 /// The replies a server owes, in order, for a client whose statements are renamed: PgBouncer's "outstanding requests"
@@ -90,11 +90,11 @@ internal sealed class ReplyQueue
 
     public bool TryPeek(out PendingReply reply) => _pending.TryPeek(out reply);
 
-    /// <summary>A CommandComplete of the head reply arrived: true when it is one to retag.</summary>
-    public bool TakeCompletion(in PendingReply head)
+    /// <summary>A CommandComplete of the head reply arrived: the client statement it deallocates when it is a stand-in's.</summary>
+    public KeyValuePair<string, PreparedStatement>? TakeCompletion(in PendingReply head)
     {
         var index = _completions++;
-        return head.Action == ReplyAction.Retag && index < 64 && (head.Retagged & (1UL << index)) != 0;
+        return head.Deallocations?.At(index);
     }
 
     /// <summary>
