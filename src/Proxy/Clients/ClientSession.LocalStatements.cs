@@ -27,6 +27,10 @@ internal sealed partial class ClientSession
     private string? _statementContext;
     private string? _statementContextSearchPath;
 
+    // The unnamed statement on the lent server is a DEALLOCATE's stand-in (and is bound to the unnamed portal). Client loop.
+    private DeallocationPlan? _deallocationParsed;
+    private bool _deallocationBound;
+
     // Client statements whose DEALLOCATE a server ran (as a stand-in): the pump's to add, the client loop's to apply.
     private readonly System.Collections.Concurrent.ConcurrentQueue<KeyValuePair<string, PreparedStatement>> _deallocated = new();
 
@@ -139,16 +143,87 @@ internal sealed partial class ClientSession
     /// through the protocol it is answered here; of a name the client does not have, with PostgreSQL's own 26000 (with no
     /// server lent the client has no SQL-level statements either: PREPARE pins).
     /// </summary>
-    private LocalAnswer? DeallocationAnswer(ClassificationResult classification)
+    /// <remarks>
+    /// Through the extended protocol (libpq's PQsendQueryParams, which psycopg 3 uses for it) the Parse of such a text is
+    /// answered here, its Bind, Describe and Execute too; an unknown name goes to a server, which raises the error at
+    /// Execute, where PostgreSQL raises it.
+    /// </remarks>
+    private LocalAnswer? DeallocationAnswer(ClassificationResult classification, bool extended)
     {
         if (!Renaming || Deallocation.SoleName(classification) is not { } name)
         {
             return null;
         }
 
-        return _clientStatements?.ContainsKey(name) == true
-            ? new LocalAnswer(Deallocation.CommandTag, Forgets: name)
+        return _clientStatements?.ContainsKey(name) == true ? new LocalAnswer(Deallocation.CommandTag, Forgets: name)
+            : extended ? null
             : new LocalAnswer(null, SqlState.InvalidSqlStatementName, Deallocation.UnknownStatementMessage(name));
+    }
+
+    /// <summary>
+    /// While the proxy answers a statement itself through the extended protocol: whether <paramref name="code"/> is still
+    /// part of it. A DEALLOCATE's answer covers its own Bind, Describe and Execute only; anything else ends it and goes
+    /// on as usual (in a pipeline the client's next statement follows before the Sync).
+    /// </summary>
+    private bool LocalExtendedCovers(FrontendMessageCode code)
+    {
+        if (_localExtended?.Forgets is null || code is FrontendMessageCode.Bind or FrontendMessageCode.Describe or FrontendMessageCode.Execute)
+        {
+            return true;
+        }
+
+        _localExtended = null;
+        return false;
+    }
+
+    /// <summary>
+    /// On a lent server, the unnamed Parse of a lone DEALLOCATE of a client statement: the stand-in is parsed in its
+    /// place, and the Execute bound to it gets its tag retagged (<see cref="DeallocationReply"/>). False otherwise.
+    /// </summary>
+    private bool ForwardDeallocatingParse(ServerLease lease, FrameHeader header, ref ReadOnlySequence<byte> buffer, in Inspection inspection)
+    {
+        _deallocationBound = false;
+        _deallocationParsed = null;
+        if (inspection is not { Parse.StatementName: "", LocalAnswer.Forgets: { } name }
+            || _clientStatements?.TryGetValue(name, out var statement) != true)
+        {
+            return false;
+        }
+
+        lock (_linkLock)
+        {
+            MessageWriter.WriteParse(lease.Server.Connection.Output, "", Deallocation.StandIn, []);
+            lease.Replies.Enqueue(new PendingReply(ReplyTo.Parse, ReplyAction.Forward));
+        }
+
+        _deallocationParsed = new DeallocationPlan(1, [new(name, statement!)]);
+        buffer = buffer.Slice(header.FrameLength);
+        return true;
+    }
+
+    /// <summary>
+    /// The reply to owe for a Bind or Execute going to the server unchanged: the Execute of the unnamed statement that
+    /// stands in for a DEALLOCATE is retagged; null for everything else (a plain Forward). Under the link lock.
+    /// </summary>
+    private PendingReply? DeallocationReply(FrontendMessageCode code, in Inspection inspection)
+    {
+        switch (code)
+        {
+            case FrontendMessageCode.Bind when _deallocationParsed is not null:
+                _deallocationBound = inspection.StatementName == "";
+                return null;
+            case FrontendMessageCode.Execute when _deallocationBound:
+                var plan = _deallocationParsed;
+                _deallocationParsed = null;
+                _deallocationBound = false;
+                return new PendingReply(ReplyTo.Execute, ReplyAction.Retag, Deallocations: plan);
+            case FrontendMessageCode.Parse:
+                _deallocationParsed = null;
+                _deallocationBound = false;
+                return null;
+            default:
+                return null;
+        }
     }
 
     /// <summary>

@@ -106,7 +106,7 @@ internal sealed partial class ClientSession
                         throw new ProtocolViolationException($"invalid frontend message type {FrameHeader.Describe(header.Code)}");
                     }
 
-                    if (_localExtended is not null)
+                    if (_localExtended is not null && LocalExtendedCovers(code))
                     {
                         if (buffer.Length < header.FrameLength)
                         {

@@ -148,12 +148,12 @@ internal sealed partial class ClientSession
                     _lastStatementText = SlowLogText(payload);
                 }
 
-                return new Inspection(classification, LocalAnswer: LocalAnswerFor(classification) ?? DeallocationAnswer(classification));
+                return new Inspection(classification, LocalAnswer: LocalAnswerFor(classification) ?? DeallocationAnswer(classification, extended: false));
             case FrontendMessageCode.Parse:
                 var parse = FrontendMessageReader.ReadParse(payload);
                 _lastStatementText = parse.Query;
                 var parsed = _runtime.Classifier.Classify(parse.Query);
-                return new Inspection(parsed, parse, StatementName: parse.StatementName, LocalAnswer: LocalAnswerFor(parsed));
+                return new Inspection(parsed, parse, StatementName: parse.StatementName, LocalAnswer: LocalAnswerFor(parsed) ?? DeallocationAnswer(parsed, extended: true));
             default:
                 var (kind, name) = FrontendMessageReader.ReadCloseOrDescribe(payload);
                 return new Inspection(StatementName: name, TargetKind: kind);
@@ -216,6 +216,11 @@ internal sealed partial class ClientSession
     private async Task AnswerLocallyAsync(FrontendMessageCode code, LocalAnswer? answer, bool pipelined, CancellationToken token)
     {
         var output = _client.Output;
+        if (answer?.Forgets is { } forgotten)
+        {
+            _clientStatements?.Remove(forgotten);
+        }
+
         switch (code)
         {
             case FrontendMessageCode.Sync:
@@ -229,11 +234,6 @@ internal sealed partial class ClientSession
                 BeginLocalExtended(answer ?? BlockRefusal);
                 break;
             case FrontendMessageCode.Query or FrontendMessageCode.FunctionCall:
-                if (answer?.Forgets is { } forgotten)
-                {
-                    _clientStatements?.Remove(forgotten);
-                }
-
                 AnswerQuery(answer ?? BlockRefusal, opensBlock: code == FrontendMessageCode.Query && pipelined);
                 break;
             default:
@@ -402,6 +402,12 @@ internal sealed partial class ClientSession
                 }
 
                 MessageWriter.WriteCommandComplete(output, answer.CommandTag ?? "");
+                if (answer.Forgets is not null)
+                {
+                    // A DEALLOCATE's answer ends with it: what follows in the batch is the client's next statement.
+                    _localExtended = null;
+                }
+
                 break;
             case FrontendMessageCode.Close:
                 MessageWriter.WriteCloseComplete(output);
@@ -448,6 +454,11 @@ internal sealed partial class ClientSession
             restore = null;
         }
 
+        if (Renaming && code == FrontendMessageCode.Parse && ForwardDeallocatingParse(lease, header, ref buffer, inspection))
+        {
+            return false;
+        }
+
         if (Renaming && ForwardRenamed(lease, code, header, ref buffer, inspection, out var fake))
         {
             return fake;
@@ -463,7 +474,7 @@ internal sealed partial class ClientSession
         {
             lock (_linkLock)
             {
-                lease.Replies.Enqueue(new PendingReply(replyTo, ReplyAction.Forward));
+                lease.Replies.Enqueue(DeallocationReply(code, inspection) ?? new PendingReply(replyTo, ReplyAction.Forward));
             }
         }
 
@@ -999,6 +1010,11 @@ internal sealed partial class ClientSession
             {
                 NoteDeallocated(deallocated);
                 MessageWriter.WriteCommandComplete(output, Deallocation.CommandTag);
+                if (ReplyQueue.Ends(head.To, code))
+                {
+                    lease.Replies.Dequeue();
+                }
+
                 return false;
             }
 

@@ -94,7 +94,7 @@ public sealed class DeallocateTests(PostgresFixture fixture)
         }
 
         Assert.Contains("C:DEALLOCATE Z:T", seen[1], StringComparison.Ordinal);
-        Assert.Equal(seen[1], seen[0]);
+        Assert.True(seen[1] == seen[0], $"proxy:      {seen[0]}\npostgresql: {seen[1]}");
     }
 
     [Theory]
@@ -132,7 +132,68 @@ public sealed class DeallocateTests(PostgresFixture fixture)
             seen.Add(transcript);
         }
 
-        Assert.Equal(seen[1], seen[0]);
+        Assert.True(seen[1] == seen[0], $"proxy:      {seen[0]}\npostgresql: {seen[1]}");
+    }
+
+    [Theory]
+    [InlineData(false, "a")]
+    [InlineData(true, "a")]
+    [InlineData(false, "nosuch")]
+    [InlineData(true, "nosuch")]
+    public async Task Deallocate_through_the_extended_protocol_as_libpq_sends_it_replies_as_postgres_does(bool inBlock, string name)
+    {
+        await using var proxy = await StartAsync(poolSize: 1);
+        using var timeout = new CancellationTokenSource(Sql.TestTimeout);
+        var token = timeout.Token;
+        await using var client = await ConnectAsync(proxy.Port, token);
+        await using var direct = await ConnectAsync(fixture.PrimaryPort, token);
+        var seen = new List<string>();
+        foreach (var c in new[] { client, direct })
+        {
+            c.Parse("a", "SELECT 'a'");
+            c.Parse("a2", "SELECT 'a2'");
+            c.Sync();
+            await c.RoundTripAsync(token);
+            var transcript = "";
+            if (inBlock)
+            {
+                c.Query("BEGIN");
+                transcript += Transcript(await c.RoundTripAsync(token)) + " | ";
+            }
+
+            // PQsendQueryParams (psycopg 3's DEALLOCATE), then the same in a pipeline with a statement behind it.
+            c.Parse("", $"DEALLOCATE {name}");
+            c.Bind("", "");
+            c.Describe('P', "");
+            c.Execute();
+            c.Sync();
+            transcript += Transcript(await c.RoundTripAsync(token)) + " | ";
+            c.Parse("", "DEALLOCATE a2");
+            c.Bind("", "");
+            c.Execute();
+            c.Parse("", "SELECT 'after'");
+            c.Bind("", "");
+            c.Execute();
+            c.Sync();
+            transcript += Transcript(await c.RoundTripAsync(token)) + " | ";
+            if (inBlock)
+            {
+                c.Query("COMMIT");
+                transcript += Transcript(await c.RoundTripAsync(token)) + " | ";
+            }
+
+            foreach (var statement in new[] { "a", "a2" })
+            {
+                c.Bind("", statement);
+                c.Execute();
+                c.Sync();
+                transcript += Transcript(await c.RoundTripAsync(token)) + " | ";
+            }
+
+            seen.Add(transcript);
+        }
+
+        Assert.True(seen[1] == seen[0], $"proxy:      {seen[0]}\npostgresql: {seen[1]}");
     }
 
     [Fact]
