@@ -23,17 +23,7 @@ public sealed partial class PgbenchTests(PostgresFixture fixture)
     public async Task Fifty_pgbench_clients_over_a_pool_of_five_commit_every_transaction_with_consistent_totals(string protocol)
     {
         await PrepareDatabaseAsync();
-        var config = fixture.CreateProxyConfig(PoolMode.Transaction, 5);
-        config = config with
-        {
-            Pool = config.Pool with { PreparedStatements = true, CheckoutTimeout = TimeSpan.FromSeconds(60) },
-            Databases = config.Databases.Add(new DatabaseConfig
-            {
-                Name = Database,
-                Servers = [new BackendServerConfig { Host = "127.0.0.1", Port = fixture.PrimaryPort, Role = ServerRole.Primary }],
-            }),
-        };
-        await using var proxy = await fixture.StartProxyOnThreadPoolAsync(config);
+        await using var proxy = await StartAsync(poolSize: 5, TimeSpan.FromSeconds(60));
         var user = fixture.Cluster.Superuser;
 
         // One thread per client: pgbench -M prepared prepares synchronously per thread, so clients sharing a thread
@@ -62,6 +52,51 @@ public sealed partial class PgbenchTests(PostgresFixture fixture)
         var parts = totals.Split('|');
         Assert.Equal(Expected.ToString(CultureInfo.InvariantCulture), parts[0]);
         Assert.All(parts[2..], sum => Assert.Equal(parts[1], sum));
+    }
+
+    /// <summary>
+    /// pgbench -M prepared with several clients per thread and fewer servers than clients: each thread prepares a
+    /// statement synchronously (Parse + Sync, outside any transaction) before its first use while its other clients hold
+    /// servers mid-transaction. The proxy answers a Parse it has seen succeed itself, so the thread is not left waiting for
+    /// a server its own clients hold (which ended in checkout_timeout before, as with PgBouncer's query_wait_timeout).
+    /// </summary>
+    [Theory]
+    [InlineData("tpcb-like", 10, 5)]
+    [InlineData("select-only", 10, 5)]
+    [InlineData("tpcb-like", 40, 2)]
+    [InlineData("select-only", 40, 2)]
+    public async Task Pgbench_prepared_with_two_threads_and_fewer_servers_than_clients_fails_nothing(string script, int clients, int poolSize)
+    {
+        await PrepareDatabaseAsync();
+
+        // Well above any honest wait on a loaded machine; a thread waiting on its own clients waits forever, so hits it.
+        await using var proxy = await StartAsync(poolSize, TimeSpan.FromSeconds(20));
+        var run = await fixture.RunPgbenchAsync(
+            ["-n", "-h", "127.0.0.1", "-p", proxy.Port.ToString(CultureInfo.InvariantCulture), "-U", fixture.Cluster.Superuser,
+             "-c", clients.ToString(CultureInfo.InvariantCulture), "-j", "2", "-T", "5", "-M", "prepared", "-b", script, Database],
+            fixture.Cluster.SuperuserPassword,
+            TimeSpan.FromSeconds(120));
+
+        var output = run.StandardOutput + run.StandardError;
+        Assert.True(run.Succeeded, output);
+        Assert.DoesNotContain("aborted", output, StringComparison.OrdinalIgnoreCase);
+        var failed = FailedTransactions().Match(output);
+        Assert.True(!failed.Success || failed.Groups[1].Value == "0", output);
+        Assert.Matches(@"number of transactions actually processed: [1-9]\d*", output);
+    }
+
+    private Task<RunningProxy> StartAsync(int poolSize, TimeSpan checkoutTimeout)
+    {
+        var config = fixture.CreateProxyConfig(PoolMode.Transaction, poolSize);
+        return fixture.StartProxyOnThreadPoolAsync(config with
+        {
+            Pool = config.Pool with { PreparedStatements = true, CheckoutTimeout = checkoutTimeout },
+            Databases = config.Databases.Add(new DatabaseConfig
+            {
+                Name = Database,
+                Servers = [new BackendServerConfig { Host = "127.0.0.1", Port = fixture.PrimaryPort, Role = ServerRole.Primary }],
+            }),
+        });
     }
 
     private async Task PrepareDatabaseAsync()
