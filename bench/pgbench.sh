@@ -26,6 +26,8 @@
 #   RATE           pgbench -R of that run, transactions per second (default 5000)
 #   RATE_SECONDS   length of that run (default 30; logins take part of it)
 #   KEEP_WORK      set: keep the temp folder (logs of PostgreSQL, PgBouncer, Sluice; pgbench logs) for a look afterwards
+#   CASES          throughput runs instead of the default table, one "label|pgbench arguments ending in -c N" per line,
+#                  e.g. CASES=$'tpcb-like, prepared, new connection per transaction|-C -M prepared -c 10'
 set -euo pipefail
 
 BENCH_SECONDS=${BENCH_SECONDS:-10}
@@ -318,7 +320,7 @@ if [ "$WARMUP_SECONDS" -gt 0 ]; then
     BENCH_SECONDS=$saved
 fi
 
-cases=(
+default_cases=(
     "select-only, simple, 10 clients|-S -M simple -c 10"
     "select-only, simple, 100 clients|-S -M simple -c 100"
     "select-only, extended, 10 clients|-S -M extended -c 10"
@@ -327,6 +329,7 @@ cases=(
     "select-only, prepared, 100 clients|-S -M prepared -c 100"
     "select-only, new connection per transaction (-C), 10 clients|-S -C -M simple -c 10"
 )
+if [ -n "${CASES:-}" ]; then mapfile -t cases <<<"$CASES"; else cases=("${default_cases[@]}"); fi
 
 rows=()
 for case in "${cases[@]}"; do
