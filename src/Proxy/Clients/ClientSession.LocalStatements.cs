@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Text;
 using Sluice.Protocol.Framing;
 using Sluice.Protocol.Messages;
@@ -255,20 +256,45 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>
-    /// The pump passed on a stand-in's CommandComplete as DEALLOCATE: the statement is gone for the client (DEALLOCATE
-    /// is not transactional), once the client loop next looks at its names. Pump.
+    /// A CommandComplete of the head reply: when it is a DEALLOCATE's stand-in's, the client gets DEALLOCATE in its place
+    /// and the statement is gone for the client (DEALLOCATE is not transactional), once the client loop next looks at
+    /// its names. True when written here. Pump, under the link lock.
     /// </summary>
-    private void NoteDeallocated(KeyValuePair<string, PreparedStatement> dropped) => _deallocated.Enqueue(dropped);
+    private bool RetaggedLocked(ServerLease lease, in PendingReply head, PipeWriter output)
+    {
+        if (lease.Replies.TakeCompletion(head) is not { } dropped)
+        {
+            return false;
+        }
+
+        _deallocated.Enqueue(dropped);
+        MessageWriter.WriteCommandComplete(output, Deallocation.CommandTag);
+        if (ReplyQueue.Ends(head.To, BackendMessageCode.CommandComplete))
+        {
+            lease.Replies.Dequeue();
+        }
+
+        return true;
+    }
 
     /// <summary>Forgets the names the pump saw deallocated, unless the client prepared the name again since. Client loop.</summary>
     private void ApplyDeallocations()
     {
-        while (_deallocated.TryDequeue(out var dropped))
+        while (!_deallocated.IsEmpty && _deallocated.TryDequeue(out var dropped))
         {
             if (_clientStatements is { } statements && statements.TryGetValue(dropped.Key, out var current) && current == dropped.Value)
             {
                 statements.Remove(dropped.Key);
             }
+        }
+    }
+
+    /// <summary>DISCARD ALL / DEALLOCATE ALL: what was learned about the client's statements goes too; the next Parse of each asks a server.</summary>
+    private void ForgetKnowledgeOfClientStatements()
+    {
+        foreach (var statement in _clientStatements?.Values ?? Enumerable.Empty<PreparedStatement>())
+        {
+            statement.ForgetKnowledge();
         }
     }
 

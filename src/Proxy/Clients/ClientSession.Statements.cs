@@ -104,11 +104,7 @@ internal sealed partial class ClientSession
     private ReadStatus TryInspect(FrontendMessageCode code, FrameHeader header, ReadOnlySequence<byte> buffer, out Inspection inspection)
     {
         inspection = default;
-        if (!_deallocated.IsEmpty)
-        {
-            ApplyDeallocations();
-        }
-
+        ApplyDeallocations();
         switch (code)
         {
             case FrontendMessageCode.Query or FrontendMessageCode.Parse or FrontendMessageCode.Close or FrontendMessageCode.Describe
@@ -865,12 +861,7 @@ internal sealed partial class ClientSession
 
     private void ForgetStatements(ServerConnection server)
     {
-        // What was learned about the client's statements goes too: the next Parse of each asks a server again.
-        foreach (var statement in _clientStatements?.Values ?? Enumerable.Empty<PreparedStatement>())
-        {
-            statement.ForgetKnowledge();
-        }
-
+        ForgetKnowledgeOfClientStatements();
         _clientStatements?.Clear();
         lock (_linkLock)
         {
@@ -1006,15 +997,8 @@ internal sealed partial class ClientSession
             }
 
             lease.Replies.Learn(head, code, frame);
-            if (code == BackendMessageCode.CommandComplete && lease.Replies.TakeCompletion(head) is { } deallocated)
+            if (code == BackendMessageCode.CommandComplete && RetaggedLocked(lease, head, output))
             {
-                NoteDeallocated(deallocated);
-                MessageWriter.WriteCommandComplete(output, Deallocation.CommandTag);
-                if (ReplyQueue.Ends(head.To, code))
-                {
-                    lease.Replies.Dequeue();
-                }
-
                 return false;
             }
 
