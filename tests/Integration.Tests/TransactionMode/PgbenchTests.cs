@@ -55,22 +55,23 @@ public sealed partial class PgbenchTests(PostgresFixture fixture)
     }
 
     /// <summary>
-    /// pgbench -M prepared with several clients per thread and fewer servers than clients: each thread prepares a
+    /// pgbench -M prepared with several clients per thread and fewer servers than clients (statement mode too, for -S): each thread prepares a
     /// statement synchronously (Parse + Sync, outside any transaction) before its first use while its other clients hold
     /// servers mid-transaction. The proxy answers a Parse it has seen succeed itself, so the thread is not left waiting for
     /// a server its own clients hold (which ended in checkout_timeout before, as with PgBouncer's query_wait_timeout).
     /// </summary>
     [Theory]
-    [InlineData("tpcb-like", 10, 5)]
-    [InlineData("select-only", 10, 5)]
-    [InlineData("tpcb-like", 40, 2)]
-    [InlineData("select-only", 40, 2)]
-    public async Task Pgbench_prepared_with_two_threads_and_fewer_servers_than_clients_fails_nothing(string script, int clients, int poolSize)
+    [InlineData("tpcb-like", 10, 5, PoolMode.Transaction)]
+    [InlineData("select-only", 10, 5, PoolMode.Transaction)]
+    [InlineData("tpcb-like", 40, 2, PoolMode.Transaction)]
+    [InlineData("select-only", 40, 2, PoolMode.Transaction)]
+    [InlineData("select-only", 40, 2, PoolMode.Statement)]
+    public async Task Pgbench_prepared_with_two_threads_and_fewer_servers_than_clients_fails_nothing(string script, int clients, int poolSize, PoolMode mode)
     {
         await PrepareDatabaseAsync();
 
         // Well above any honest wait on a loaded machine; a thread waiting on its own clients waits forever, so hits it.
-        await using var proxy = await StartAsync(poolSize, TimeSpan.FromSeconds(20));
+        await using var proxy = await StartAsync(poolSize, TimeSpan.FromSeconds(20), mode);
         var run = await fixture.RunPgbenchAsync(
             ["-n", "-h", "127.0.0.1", "-p", proxy.Port.ToString(CultureInfo.InvariantCulture), "-U", fixture.Cluster.Superuser,
              "-c", clients.ToString(CultureInfo.InvariantCulture), "-j", "2", "-T", "5", "-M", "prepared", "-b", script, Database],
@@ -85,9 +86,9 @@ public sealed partial class PgbenchTests(PostgresFixture fixture)
         Assert.Matches(@"number of transactions actually processed: [1-9]\d*", output);
     }
 
-    private Task<RunningProxy> StartAsync(int poolSize, TimeSpan checkoutTimeout)
+    private Task<RunningProxy> StartAsync(int poolSize, TimeSpan checkoutTimeout, PoolMode mode = PoolMode.Transaction)
     {
-        var config = fixture.CreateProxyConfig(PoolMode.Transaction, poolSize);
+        var config = fixture.CreateProxyConfig(mode, poolSize);
         return fixture.StartProxyOnThreadPoolAsync(config with
         {
             Pool = config.Pool with { PreparedStatements = true, CheckoutTimeout = checkoutTimeout },
