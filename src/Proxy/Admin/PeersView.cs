@@ -7,7 +7,7 @@ namespace Sluice.Proxy.Admin;
 /// <summary>
 /// SHOW PEERS: one row per [[peers]] entry, as PgBouncer's: peer_id, host, port; then what this instance did with
 /// cancel requests that carried the peer's id since start: forwarded (the peer took the request and closed) and
-/// failed (the peer was unreachable, timed out, or has no entry any more).
+/// failed (the peer was unreachable or did not answer in time). Requests with an id no entry has are only logged.
 /// </summary>
 internal static class PeersView
 {

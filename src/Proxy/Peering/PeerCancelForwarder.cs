@@ -18,8 +18,15 @@ internal sealed partial class PeerCancelForwarder
     /// <summary>Connecting, sending and seeing the peer close: a cancel later than this is of no use anyway.</summary>
     public static readonly TimeSpan ForwardTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Forwards in flight at once. Bounds what a misconfiguration can do: two instances that each believe the other owns
+    /// an id would pass one request back and forth, each hop a new connection; past this many the chain is dropped.
+    /// </summary>
+    private const int MaxInFlight = 64;
+
     private readonly ConcurrentDictionary<int, PeerCounters> _counters = new();
     private readonly ILogger _logger;
+    private int _inFlight;
 
     public PeerCancelForwarder(ILogger<PeerCancelForwarder> logger)
     {
@@ -43,12 +50,33 @@ internal sealed partial class PeerCancelForwarder
     {
         if (config.FindPeer(peerId) is not { } peer)
         {
+            // Not counted: made-up ids must not grow the counters.
             LogUnknownPeer(_logger, peerId);
-            Counters(peerId).Unknown();
             return;
         }
 
         var counters = Counters(peerId);
+        if (Interlocked.Increment(ref _inFlight) > MaxInFlight)
+        {
+            Interlocked.Decrement(ref _inFlight);
+            counters.Failed();
+            LogPeerUnreachable(_logger, peerId, $"{peer.Host}:{peer.Port}", $"{MaxInFlight} forwards already in flight (do two instances share a peer_id?)");
+            return;
+        }
+
+        try
+        {
+            await SendAsync(peer, processId, secretKey, counters, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private async Task SendAsync(PeerConfig peer, int processId, int secretKey, PeerCounters counters, CancellationToken cancellationToken)
+    {
+        var peerId = peer.Id;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(ForwardTimeout);
         try
@@ -80,7 +108,7 @@ internal sealed partial class PeerCancelForwarder
 
     /// <summary>SHOW PEERS: every configured peer, with what was forwarded to it since start.</summary>
     public IEnumerable<(PeerConfig Peer, long Forwarded, long Failed)> Report(ProxyConfig config) =>
-        config.Peers.Select(peer => _counters.TryGetValue(peer.Id, out var c) ? (peer, c.ForwardedCount, c.FailedCount + c.UnknownCount) : (peer, 0L, 0L));
+        config.Peers.Select(peer => _counters.TryGetValue(peer.Id, out var c) ? (peer, c.ForwardedCount, c.FailedCount) : (peer, 0L, 0L));
 
     private PeerCounters Counters(int peerId) => _counters.GetOrAdd(peerId, static _ => new PeerCounters());
 
@@ -94,18 +122,13 @@ internal sealed partial class PeerCancelForwarder
     {
         private long _forwarded;
         private long _failed;
-        private long _unknown;
 
         public long ForwardedCount => Interlocked.Read(ref _forwarded);
 
         public long FailedCount => Interlocked.Read(ref _failed);
 
-        public long UnknownCount => Interlocked.Read(ref _unknown);
-
         public void Forwarded() => Interlocked.Increment(ref _forwarded);
 
         public void Failed() => Interlocked.Increment(ref _failed);
-
-        public void Unknown() => Interlocked.Increment(ref _unknown);
     }
 }
