@@ -112,6 +112,9 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     public void Apply(ProxyConfig config)
     {
         _config = config;
+
+        // A reload is often the operator's answer to a login problem: users are looked up afresh.
+        UserLookup.Clear();
         Pools.Apply(config);
         Monitor.Apply(config);
     }
