@@ -121,6 +121,24 @@ public sealed class AuthQueryTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task An_unreachable_server_fails_the_look_up_with_08006_at_once()
+    {
+        var config = LookupConfig();
+        var deadPort = Operations.Tool.FreePort();
+        config = config with
+        {
+            Databases = [config.Databases[0] with { Servers = [new BackendServerConfig { Host = "127.0.0.1", Port = deadPort, Role = ServerRole.Primary }] }],
+        };
+        await using var proxy = await fixture.StartProxyAsync(config);
+
+        var stopwatch = Stopwatch.StartNew();
+        var failure = await Assert.ThrowsAsync<PostgresException>(() => OpenAsync(proxy.ConnectionString("aq_anyone", "secret-1")));
+        Assert.Equal("08006", failure.SqlState);
+        Assert.Contains("could not look up the user in PostgreSQL (auth_query)", failure.MessageText, StringComparison.Ordinal);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"took {stopwatch.Elapsed}");
+    }
+
+    [Fact]
     public async Task Users_in_the_file_keep_priority_over_PostgreSQL()
     {
         // scram_user is in the file with its own password; PostgreSQL's copy is not consulted for it.

@@ -135,7 +135,13 @@ public sealed class PeerCancelTests(PostgresFixture fixture, ITestOutputHelper o
             }
 
             await WaitForSleepersAsync(count);
-            await Task.WhenAll(Enumerable.Range(0, count).Select(i => Task.Run(() =>
+
+            // Sessions were opened in order, so round-robin put them on alternate instances; cancels sent in the same
+            // order would land on alternate instances too, and all arrive or all miss depending on where the balancer's
+            // turn stands. In a random order each misses by chance, as a real application's do.
+            var order = Enumerable.Range(0, count).ToArray();
+            Random.Shared.Shuffle(order);
+            await Task.WhenAll(order.Select(i => Task.Run(() =>
             {
                 cancelledAt[i] = Stopwatch.GetTimestamp();
                 commands[i].Cancel();
