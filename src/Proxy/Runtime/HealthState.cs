@@ -43,7 +43,7 @@ internal sealed class HealthState
     public ServerRoute Select(DatabaseConfig database, RouteKind route, Lsn? minLsn = null)
     {
         ArgumentNullException.ThrowIfNull(database);
-        return Route(database, Topology.Select(database.Name, route, minLsn));
+        return Route(database, Topology.Select(database.HealthName, route, minLsn));
     }
 
     /// <summary>The config entry of the server <paramref name="selection"/> chose for a transaction on <paramref name="database"/>.</summary>

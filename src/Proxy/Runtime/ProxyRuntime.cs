@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Admin;
+using Sluice.Proxy.AuthQuery;
+using Sluice.Proxy.Peering;
 using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Consistency;
@@ -29,6 +31,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         _config = config;
         LoggerFactory = loggerFactory;
         Pools = new PoolRegistry(loggerFactory);
+        CancelKeys = new CancelKeyRegistry { PeerId = config.Server.PeerId };
         Credentials = new CredentialCache();
         Monitor = new HealthMonitor(config, loggerFactory);
         Health = new HealthState(Monitor, () => _config);
@@ -38,6 +41,8 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Reads = new CausalReads(Monitor, () => _config, Metrics);
         _sweeper = new SessionSweeper(this);
         Admin = new AdminConsole(this);
+        UserLookup = new UserLookup(Health, loggerFactory.CreateLogger<UserLookup>());
+        CancelForwarder = new PeerCancelForwarder(loggerFactory.CreateLogger<PeerCancelForwarder>());
     }
 
     private readonly SessionSweeper _sweeper;
@@ -87,9 +92,15 @@ internal sealed class ProxyRuntime : IAsyncDisposable
 
     public PoolRegistry Pools { get; }
 
-    public CancelKeyRegistry CancelKeys { get; } = new();
+    public CancelKeyRegistry CancelKeys { get; }
 
     public CredentialCache Credentials { get; }
+
+    /// <summary>Users missing from proxy.toml, looked up in PostgreSQL with auth_query (and remembered for auth_cache_ttl).</summary>
+    public UserLookup UserLookup { get; }
+
+    /// <summary>Sends cancel requests that carry another instance's peer id on to it; counts them for SHOW PEERS.</summary>
+    public PeerCancelForwarder CancelForwarder { get; }
 
     /// <summary>Cancelled when the proxy starts draining; sessions use it to stop waiting for new work.</summary>
     public CancellationTokenSource Draining { get; } = new();
@@ -101,6 +112,9 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     public void Apply(ProxyConfig config)
     {
         _config = config;
+
+        // A reload is often the operator's answer to a login problem: users are looked up afresh.
+        UserLookup.Clear();
         Pools.Apply(config);
         Monitor.Apply(config);
     }
@@ -138,6 +152,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Admin.Dispose();
         await _sweeper.DisposeAsync();
         await Pools.DisposeAsync();
+        await UserLookup.DisposeAsync();
         Draining.Dispose();
     }
 }
