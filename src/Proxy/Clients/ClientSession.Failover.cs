@@ -3,6 +3,8 @@ using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Failover;
 using Sluice.Proxy.Pooling;
 using Sluice.Proxy.Servers;
+using Sluice.Proxy.Statements;
+using Sluice.Routing.Classification;
 
 namespace Sluice.Proxy.Clients;
 
@@ -100,8 +102,13 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>
-    /// Pump, under the link lock, its server lost: whether the client stays (see the type's summary), and if so what the
-    /// client loop must do next. A reply the pump left half-forwarded cannot be finished, so that client is closed.
+    /// Pump, under the link lock, its server lost: whether the client stays (see the type's summary). If it does, the
+    /// replies the server still owed are written to the client (flushed by <see cref="TellServerLostAsync"/>) as
+    /// PostgreSQL fails statements: for each simple Query an ErrorResponse and a ReadyForQuery (in a block, the first
+    /// gets 08006 and the rest 25P02); for an extended-protocol batch one ErrorResponse, and its ReadyForQuery at its
+    /// Sync, which the client loop answers itself when it has not arrived yet. What the proxy injected is dropped; a
+    /// lone DISCARD ALL is answered with success, its effect holding without the server. A reply the pump left
+    /// half-forwarded cannot be finished, so that client is closed.
     /// </summary>
     private bool LeaveLossAftermathLocked(ServerLease lease, string reason)
     {
@@ -110,51 +117,78 @@ internal sealed partial class ClientSession
             return false;
         }
 
-        var inBlock = lease.Server.TransactionStatus != TransactionStatus.Idle;
-        _lossAftermath = new LossAftermath(lease.Unsynced, inBlock, lease.PendingReady > 0 || lease.Unsynced, reason);
-        return true;
-    }
-
-    /// <summary>
-    /// Pump: the client's statements in flight on the lost server fail as PostgreSQL fails them: an ErrorResponse and a
-    /// ReadyForQuery for each one owed (in a block, the first gets 08006 and the rest 25P02); a batch without its Sync
-    /// yet gets its error now and its ReadyForQuery at the Sync.
-    /// </summary>
-    private async Task TellServerLostAsync(ServerLease lease, string reason)
-    {
-        int pendingReady;
-        bool unsynced;
-        lock (_linkLock)
-        {
-            pendingReady = lease.PendingReady;
-            unsynced = lease.Unsynced;
-        }
-
-        var inBlock = lease.Server.TransactionStatus != TransactionStatus.Idle;
+        var server = lease.Server;
+        var inBlock = server.TransactionStatus != TransactionStatus.Idle;
         var status = inBlock ? TransactionStatus.Failed : TransactionStatus.Idle;
         var lost = ServerFailure.LostMessage(reason).Replace('\0', '?');
         var output = _client.Output;
-        var errors = 0;
-        for (var i = 0; i < pendingReady; i++, errors++)
+        var told = false;
+        var batchFailed = false;
+        var reset = false;
+        while (lease.Replies.TryPeek(out var reply))
         {
-            WriteLostStatementError(output, lost, aborted: inBlock && errors > 0);
-            MessageWriter.WriteReadyForQuery(output, status);
+            lease.Replies.Dequeue();
+            switch (reply.To)
+            {
+                case ReplyTo.Query when reply.Action == ReplyAction.Swallow:
+                    // The proxy's own statement (startup settings put back after a reset): it stands or falls with that reset.
+                    if (reset)
+                    {
+                        SettleSessionSettingsLocked(server, TransactionStatus.Idle);
+                    }
+
+                    break;
+                case ReplyTo.Query when reply.Resets && !inBlock && !told:
+                    MessageWriter.WriteCommandComplete(output, "DISCARD ALL");
+                    MessageWriter.WriteReadyForQuery(output, TransactionStatus.Idle);
+                    SettleSessionSettingsLocked(server, TransactionStatus.Idle);
+                    reset = true;
+                    break;
+                case ReplyTo.Query or ReplyTo.Sync:
+                    if (!batchFailed)
+                    {
+                        WriteLostStatementError(output, lost, aborted: inBlock && told);
+                        told = true;
+                    }
+
+                    MessageWriter.WriteReadyForQuery(output, status);
+                    batchFailed = false;
+                    reset = false;
+                    break;
+                default:
+                    if (!batchFailed)
+                    {
+                        WriteLostStatementError(output, lost, aborted: inBlock && told);
+                        told = true;
+                        batchFailed = true;
+                    }
+
+                    reset = false;
+                    break;
+            }
         }
 
-        if (unsynced)
-        {
-            WriteLostStatementError(output, lost, aborted: inBlock && errors > 0);
-        }
+        _lossAftermath = new LossAftermath(lease.Unsynced, inBlock, told, reason);
+        return true;
+    }
 
+    /// <summary>Pump: sends what <see cref="LeaveLossAftermathLocked"/> wrote.</summary>
+    private async Task TellServerLostAsync()
+    {
         try
         {
-            await output.FlushAsync();
+            await _client.Output.FlushAsync();
         }
         catch (Exception ex) when (IsConnectionFailure(ex) || ex is InvalidOperationException)
         {
             CancelClosing();
         }
     }
+
+    /// <summary>A simple Query of DISCARD ALL alone (see <see cref="PendingReply.Resets"/>).</summary>
+    private static bool IsLoneDiscardAll(FrontendMessageCode code, in Inspection inspection) =>
+        code == FrontendMessageCode.Query
+        && inspection.Classification is { Statements.Count: 1, SessionSettings: [{ Kind: SessionSettingKind.DiscardAll }] };
 
     private static void WriteLostStatementError(System.IO.Pipelines.PipeWriter output, string lost, bool aborted)
     {

@@ -888,7 +888,7 @@ internal sealed partial class ClientSession
 
         if (keepClient)
         {
-            await TellServerLostAsync(lease, reason);
+            await TellServerLostAsync();
             return;
         }
 

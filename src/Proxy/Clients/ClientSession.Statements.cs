@@ -450,7 +450,7 @@ internal sealed partial class ClientSession
         {
             lock (_linkLock)
             {
-                lease.Replies.Enqueue(new PendingReply(replyTo, ReplyAction.Forward));
+                lease.Replies.Enqueue(new PendingReply(replyTo, ReplyAction.Forward, Resets: IsLoneDiscardAll(code, inspection)));
             }
         }
 

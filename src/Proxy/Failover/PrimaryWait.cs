@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Health;
 using Sluice.Proxy.Observability;
+using Sluice.Proxy.Pooling;
 using Sluice.Routing.Topology;
 
 namespace Sluice.Proxy.Failover;
@@ -26,12 +27,14 @@ internal sealed class PrimaryWait
     private static readonly TimeSpan s_poll = TimeSpan.FromMilliseconds(250);
 
     private readonly HealthMonitor _monitor;
+    private readonly PoolRegistry _pools;
     private readonly Func<ProxyConfig> _config;
     private readonly SluiceMetrics _metrics;
 
-    public PrimaryWait(HealthMonitor monitor, Func<ProxyConfig> config, SluiceMetrics metrics)
+    public PrimaryWait(HealthMonitor monitor, PoolRegistry pools, Func<ProxyConfig> config, SluiceMetrics metrics)
     {
         _monitor = monitor;
+        _pools = pools;
         _config = config;
         _metrics = metrics;
     }
@@ -83,7 +86,7 @@ internal sealed class PrimaryWait
     /// </summary>
     public async ValueTask<bool> LoginFailedAsync(string database, string server, string reason, FailoverBudget budget, CancellationToken cancellationToken)
     {
-        _monitor.Suspect(database, server, reason);
+        GoneAway(database, server, reason);
         var changed = _monitor.NextChange;
         var left = budget.Left;
         if (left <= TimeSpan.Zero)
@@ -103,5 +106,12 @@ internal sealed class PrimaryWait
     }
 
     /// <summary>A lent server connection was lost to a connection error or 57P01/57P02/57P03: the server is suspected until a check passes.</summary>
-    public void ServerLost(string database, string server, string reason) => _monitor.Suspect(database, server, reason);
+    public void ServerLost(string database, string server, string reason) => GoneAway(database, server, reason);
+
+    /// <summary>The server takes no new transactions until a check passes, and nobody waits for its pools' connections.</summary>
+    private void GoneAway(string database, string server, string reason)
+    {
+        _monitor.Suspect(database, server, reason);
+        _pools.FailWaiters(database, server, reason);
+    }
 }

@@ -37,7 +37,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Security = new ProxySecurity(loggerFactory.CreateLogger<ProxySecurity>());
         Limits = new ClientLimits(Metrics, TimeProvider.System);
         Reads = new CausalReads(Monitor, () => _config, Metrics);
-        Failover = new PrimaryWait(Monitor, () => _config, Metrics);
+        Failover = new PrimaryWait(Monitor, Pools, () => _config, Metrics);
         _sweeper = new SessionSweeper(this);
         Admin = new AdminConsole(this);
     }

@@ -158,8 +158,9 @@ internal sealed class FailoverWorkload : IAsyncDisposable
             await command.ExecuteNonQueryAsync(CancellationToken.None);
             return true;
         }
-        catch (NpgsqlException error)
+        catch (Exception error) when (error is NpgsqlException or InvalidOperationException)
         {
+            // InvalidOperationException: the proxy closed the connection (it shows as a connection opened anew).
             var state = error is PostgresException postgres ? $"{postgres.InvariantSeverity} {postgres.SqlState}" : "client";
             _errors.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {what}: {state} {error.Message} (connection {connection.State})");
             return false;
