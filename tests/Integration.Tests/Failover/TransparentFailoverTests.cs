@@ -146,6 +146,36 @@ public sealed class TransparentFailoverTests(PostgresFixture fixture, ITestOutpu
     }
 
     [Fact]
+    public async Task A_COMMIT_of_a_block_whose_server_was_lost_unseen_fails_and_the_rows_are_not_there()
+    {
+        var table = $"lost_commit_{Guid.NewGuid():N}";
+        await fixture.Cluster.ExecuteAsync(fixture.PrimaryPort, $"CREATE TABLE {table} (id int)", PostgresFixture.Database);
+        await using var proxy = await fixture.StartProxyAsync(fixture.CreateProxyConfig(PoolMode.Transaction, poolSize: 2));
+        await using var client = new NpgsqlConnection(proxy.ConnectionString(TestRoles.Scram));
+        await client.OpenAsync();
+        var transaction = await client.BeginTransactionAsync();
+        await ExecuteAsync(client, $"INSERT INTO {table} VALUES (1)");
+        var serverPid = await ScalarAsync<int>(client, "SELECT pg_backend_pid()");
+
+        Assert.Equal("t", await fixture.Cluster.ExecuteAsync(fixture.PrimaryPort, $"SELECT pg_terminate_backend({serverPid})", PostgresFixture.Database));
+        var stopwatch = Stopwatch.StartNew();
+        while (await fixture.Cluster.ExecuteAsync(fixture.PrimaryPort, $"SELECT count(*) FROM pg_stat_activity WHERE pid = {serverPid}", PostgresFixture.Database) != "0")
+        {
+            Assert.True(stopwatch.Elapsed < WaitLimit, "the terminated backend did not exit");
+            await Task.Delay(20);
+        }
+
+        // The client never heard of the loss: its COMMIT must not look like one that happened.
+        var error = await Assert.ThrowsAsync<PostgresException>(() => transaction.CommitAsync());
+        output.WriteLine($"{error.InvariantSeverity} {error.SqlState}: {error.MessageText}");
+        Assert.Equal(PostgresErrorCodes.ConnectionFailure, error.SqlState);
+        Assert.Equal("ERROR", error.InvariantSeverity);
+        await transaction.DisposeAsync();
+        Assert.Equal(ConnectionState.Open, client.State);
+        Assert.Equal(0L, await ScalarAsync<long>(client, $"SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
     public async Task Without_a_new_primary_waiting_writes_get_08006_after_failover_wait_and_run_again_once_a_primary_is_back()
     {
         const int Clients = 5;
