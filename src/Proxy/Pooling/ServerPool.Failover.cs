@@ -28,10 +28,12 @@ internal sealed partial class ServerPool
             }
         }
 
+        // Waiters' continuations run on the thread that completes them (see Waiter): each one goes looking for another
+        // server, so they go on the thread pool rather than one after another on the caller's (a pump's) thread.
         var gone = new ServerConnectException($"server {Target.ServerName} went away: {reason}");
         foreach (var waiter in waiting)
         {
-            waiter.Completion.TrySetException(gone);
+            ThreadPool.QueueUserWorkItem(static state => state.Waiter.Completion.TrySetException(state.Gone), (Waiter: waiter, Gone: gone), preferLocal: false);
         }
     }
 }
