@@ -43,6 +43,6 @@ internal sealed partial class ClientSession
 
 internal sealed partial class ClientSession
 {
-    [LoggerMessage(Level = LogLevel.Information, Message = "login to server {Server} failed for a transaction of user={User} database={Database} ({Reason}); trying again within routing.failover_wait")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "login to server {Server} failed for a transaction of user={User} database={Database} ({Reason}); trying again within routing.failover_wait")]
     private static partial void LogLoginRetried(ILogger logger, string server, string user, string database, string reason);
 }

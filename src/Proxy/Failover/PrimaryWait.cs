@@ -75,7 +75,11 @@ internal sealed class PrimaryWait
             }
         }
 
-        _metrics.FailoverWait(database, budget.Elapsed.TotalSeconds);
+        if (budget.Wait > TimeSpan.Zero)
+        {
+            _metrics.FailoverWait(database, budget.Elapsed.TotalSeconds);
+        }
+
         return route;
     }
 
