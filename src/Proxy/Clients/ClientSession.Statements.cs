@@ -186,8 +186,9 @@ internal sealed partial class ClientSession
         if (_refusedBlock != TransactionStatus.Idle)
         {
             return classification.Statements is [{ Kind: StatementKind.Commit or StatementKind.Rollback or StatementKind.PrepareTransaction } end]
-                ? new LocalAnswer(end.Kind == StatementKind.Commit && _refusedBlock == TransactionStatus.InTransaction ? "COMMIT" : "ROLLBACK", Block: BlockEffect.End)
-                : BlockRefusal;
+                ? LostBlockCommit(end.Kind != StatementKind.Rollback)
+                    ?? new LocalAnswer(end.Kind == StatementKind.Commit && _refusedBlock == TransactionStatus.InTransaction ? "COMMIT" : "ROLLBACK", Block: BlockEffect.End)
+                : CurrentBlockRefusal;
         }
 
         if (SessionRouteAnswer(classification) is { } routeAnswer)
@@ -220,14 +221,14 @@ internal sealed partial class ClientSession
                 break;
             case FrontendMessageCode.Parse:
                 // The extended-protocol form: answered message by message up to its Sync.
-                BeginLocalExtended(answer ?? BlockRefusal);
+                BeginLocalExtended(answer ?? CurrentBlockRefusal);
                 break;
             case FrontendMessageCode.Query or FrontendMessageCode.FunctionCall:
-                AnswerQuery(answer ?? BlockRefusal, opensBlock: code == FrontendMessageCode.Query && pipelined);
+                AnswerQuery(answer ?? CurrentBlockRefusal, opensBlock: code == FrontendMessageCode.Query && pipelined);
                 break;
             default:
                 // Bind, Describe, Execute or Close in a refused block: fails like a statement would, the rest of the batch is skipped.
-                RefuseLocally(BlockRefusal);
+                RefuseLocally(CurrentBlockRefusal);
                 _discardUntilSync = true;
                 break;
         }
@@ -246,6 +247,7 @@ internal sealed partial class ClientSession
         else if (answer.ErrorSqlState is not null)
         {
             RefuseLocally(answer);
+            EndBlockIf(answer);
         }
         else
         {
@@ -269,6 +271,7 @@ internal sealed partial class ClientSession
         {
             // As PostgreSQL does after an error in a batch: the rest of it is skipped, its Sync gets the ReadyForQuery.
             RefuseLocally(answer);
+            EndBlockIf(answer);
             _discardUntilSync = true;
         }
         else
@@ -285,6 +288,7 @@ internal sealed partial class ClientSession
         if (_refusedBlock != TransactionStatus.Idle)
         {
             _refusedBlock = TransactionStatus.Failed;
+            NoteBlockRefused(ended: false);
         }
     }
 
@@ -293,6 +297,7 @@ internal sealed partial class ClientSession
         if (answer.Block == BlockEffect.End)
         {
             _refusedBlock = TransactionStatus.Idle;
+            NoteBlockRefused(ended: true);
         }
     }
 
@@ -445,7 +450,7 @@ internal sealed partial class ClientSession
         {
             lock (_linkLock)
             {
-                lease.Replies.Enqueue(new PendingReply(replyTo, ReplyAction.Forward));
+                lease.Replies.Enqueue(new PendingReply(replyTo, ReplyAction.Forward, Resets: IsLoneDiscardAll(code, inspection)));
             }
         }
 

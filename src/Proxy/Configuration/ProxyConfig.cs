@@ -256,6 +256,14 @@ public sealed record RoutingSection
 
     /// <summary>How long a read may wait for a replica to catch up before it goes to the primary.</summary>
     public TimeSpan MaxReadWait { get; init; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>
+    /// How long a transaction that needs the primary waits for one while there is none (a failover under way), and how
+    /// long a checkout whose server login failed keeps retrying on the current primary. 5 s covers a fast shutdown and
+    /// promotion seen by health checks at the default 1 s interval, with room to spare, and stays well under typical
+    /// client command timeouts (Npgsql's 30 s).
+    /// </summary>
+    public TimeSpan FailoverWait { get; init; } = TimeSpan.FromSeconds(5);
 }
 
 public sealed record UserConfig

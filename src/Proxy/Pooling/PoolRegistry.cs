@@ -76,6 +76,18 @@ internal sealed class PoolRegistry : IAsyncDisposable
     }
 
     /// <summary>Applies a reloaded config: new settings for kept pools; pools of removed users, databases or servers retire.</summary>
+    /// <summary>A server of <paramref name="database"/> went away: clients queued for its connections look elsewhere (<see cref="ServerPool.FailWaiters"/>).</summary>
+    public void FailWaiters(string database, string server, string reason)
+    {
+        foreach (var pool in _pools.Values)
+        {
+            if (pool.Database == database && pool.Target.ServerName == server)
+            {
+                pool.FailWaiters(reason);
+            }
+        }
+    }
+
     public void Apply(ProxyConfig config)
     {
         foreach (var (key, pool) in _pools)

@@ -24,6 +24,9 @@ internal sealed class HealthState
     /// <summary>The current snapshot, for callers that make several decisions from one view.</summary>
     public TopologySnapshot Topology => _monitor.Topology;
 
+    /// <summary>The primaries each database has had: failover counts for SHOW SERVERS.</summary>
+    public Failover.FailoverHistory Failovers => _monitor.Failovers;
+
     /// <summary>The monitor's clock.</summary>
     public DateTimeOffset Now => _monitor.Time.GetUtcNow();
 

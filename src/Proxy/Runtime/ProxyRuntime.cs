@@ -6,6 +6,7 @@ using Sluice.Proxy.Peering;
 using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Consistency;
+using Sluice.Proxy.Failover;
 using Sluice.Proxy.Health;
 using Sluice.Proxy.Limits;
 using Sluice.Proxy.Observability;
@@ -33,12 +34,13 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Pools = new PoolRegistry(loggerFactory);
         CancelKeys = new CancelKeyRegistry { PeerId = config.Server.PeerId };
         Credentials = new CredentialCache();
-        Monitor = new HealthMonitor(config, loggerFactory);
+        Metrics = new SluiceMetrics(new RuntimeMetricsSource(this), loggerFactory.CreateLogger<SluiceMetrics>());
+        Monitor = new HealthMonitor(config, loggerFactory, failovers: new FailoverHistory(Metrics));
         Health = new HealthState(Monitor, () => _config);
         Security = new ProxySecurity(loggerFactory.CreateLogger<ProxySecurity>());
-        Metrics = new SluiceMetrics(new RuntimeMetricsSource(this), loggerFactory.CreateLogger<SluiceMetrics>());
         Limits = new ClientLimits(Metrics, TimeProvider.System);
         Reads = new CausalReads(Monitor, () => _config, Metrics);
+        Failover = new PrimaryWait(Monitor, Pools, () => _config, Metrics);
         _sweeper = new SessionSweeper(this);
         Admin = new AdminConsole(this);
         UserLookup = new UserLookup(Health, loggerFactory.CreateLogger<UserLookup>());
@@ -71,6 +73,9 @@ internal sealed class ProxyRuntime : IAsyncDisposable
 
     /// <summary>routing.read_consistency: counts writes as they complete and holds reads to the writes they must see.</summary>
     public CausalReads Reads { get; }
+
+    /// <summary>routing.failover_wait: transactions that need a primary while there is none wait for one.</summary>
+    public PrimaryWait Failover { get; }
 
     /// <summary>Checks every server; started with the proxy (<see cref="HealthMonitor.Start"/>), given each reloaded config.</summary>
     public HealthMonitor Monitor { get; }

@@ -27,7 +27,16 @@ internal enum ReplyTo : byte
     Query,
 }
 
-internal readonly record struct PendingReply(ReplyTo To, ReplyAction Action, PreparedStatement? Statement = null, string? ClientName = null);
+/// <summary>One reply a server owes.</summary>
+/// <param name="To">The kind of message it answers.</param>
+/// <param name="Action">Forward, swallow or make up.</param>
+/// <param name="Statement">The prepared statement a Parse, Bind or Describe is about, when renamed.</param>
+/// <param name="ClientName">The client's name for that statement.</param>
+/// <param name="Resets">
+/// The reply to a lone DISCARD ALL (Npgsql sends one ahead of the first command of every pooled connection it hands
+/// out): when the server is lost before answering, its effect holds all the same, so the proxy answers it with success.
+/// </param>
+internal readonly record struct PendingReply(ReplyTo To, ReplyAction Action, PreparedStatement? Statement = null, string? ClientName = null, bool Resets = false);
 
 /// <summary>
 /// The replies a server owes, in order, for a client whose statements are renamed: PgBouncer's "outstanding requests"

@@ -66,6 +66,7 @@ internal static class ConfigKeys
         .Key("load_balancing", Enum(ConfigNames.LoadBalancing), r => r.LoadBalancing, (r, v) => r with { LoadBalancing = v }, Running, "how reads are spread over the replicas")
         .Key("read_consistency", Enum(ConfigNames.ReadConsistency), r => r.ReadConsistency, (r, v) => r with { ReadConsistency = v }, Running, "what a replica read sees: every write completed through this Sluice before it (causal), the client's own (session), or only what the lag budget allows (lag_budget)")
         .Key("max_read_wait", Duration(), r => r.MaxReadWait, (r, v) => r with { MaxReadWait = v }, Running, "how long a read may wait for a replica to catch up before it goes to the primary")
+        .Key("failover_wait", Duration(), r => r.FailoverWait, (r, v) => r with { FailoverWait = v }, Running, "a transaction that needs the primary while there is none (or whose server login failed) waits this long for a writable one, then gets 08006; \"0\" = fail at once")
         .Key("read_your_writes", Bool, r => r.ReadYourWrites, (r, v) => r with { ReadYourWrites = v }, Running, "older spelling of read_consistency = \"session\"");
 
     public static ConfigKeyGroup<UserConfig> Users { get; } = new ConfigKeyGroup<UserConfig>(
