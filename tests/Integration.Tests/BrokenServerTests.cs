@@ -36,7 +36,7 @@ public sealed class BrokenServerTests(PostgresFixture fixture)
     }
 
     [Fact]
-    public async Task Transaction_whose_server_is_terminated_gets_an_error_and_the_next_client_a_new_server()
+    public async Task Transaction_whose_server_is_terminated_is_lost_but_its_client_stays_and_the_next_transaction_gets_a_new_server()
     {
         var application = Db.UniqueName("doomed_tx");
         var table = Db.UniqueName("doomed_tx");
@@ -44,18 +44,27 @@ public sealed class BrokenServerTests(PostgresFixture fixture)
         await using var proxy = await TestSetup.StartProxyAsync(fixture, PoolMode.Transaction, poolSize: 1);
         var connectionString = proxy.ConnectionString(TestRoles.Scram);
         await using var victim = await Db.OpenAsync(Db.WithApplicationName(connectionString, application));
-        await using var transaction = await victim.BeginTransactionAsync();
+        var transaction = await victim.BeginTransactionAsync();
         await Db.ExecuteAsync(victim, $"INSERT INTO {table} VALUES (1)");
         var deadPid = await Db.ScalarAsync<int>(victim, "SELECT pg_backend_pid()");
 
         await TerminateAsync(application, deadPid);
 
-        var error = await Assert.ThrowsAnyAsync<NpgsqlException>(() => Db.ExecuteAsync(victim, $"INSERT INTO {table} VALUES (2)"));
-        AssertConnectionLost(error);
-        Assert.NotEqual(ConnectionState.Open, victim.State);
+        // Transaction mode: the session lives in the proxy. The block is lost, as if PostgreSQL had aborted it: an
+        // ERROR with the server's words, then 25P02 until ROLLBACK, and the connection stays.
+        var error = await Assert.ThrowsAsync<PostgresException>(() => Db.ExecuteAsync(victim, $"INSERT INTO {table} VALUES (2)"));
+        Assert.Equal(PostgresErrorCodes.ConnectionFailure, error.SqlState);
+        Assert.Equal("ERROR", error.InvariantSeverity);
+        Assert.Contains("terminating connection due to administrator command", error.MessageText, StringComparison.Ordinal);
+        var aborted = await Assert.ThrowsAsync<PostgresException>(() => Db.ExecuteAsync(victim, $"INSERT INTO {table} VALUES (3)"));
+        Assert.Equal(PostgresErrorCodes.InFailedSqlTransaction, aborted.SqlState);
+        Assert.Equal(ConnectionState.Open, victim.State);
+        await transaction.RollbackAsync();
+        await transaction.DisposeAsync();
 
+        Assert.NotEqual(deadPid, await Db.ScalarAsync<int>(victim, "SELECT pg_backend_pid()"));
+        Assert.Equal(0L, await Db.ScalarAsync<long>(victim, $"SELECT count(*) FROM {table}"));
         await using var next = await Db.OpenAsync(connectionString);
-        Assert.NotEqual(deadPid, await Db.ScalarAsync<int>(next, "SELECT pg_backend_pid()"));
         Assert.Equal(0L, await Db.ScalarAsync<long>(next, $"SELECT count(*) FROM {table}"));
     }
 

@@ -251,4 +251,14 @@ public class BackendMessageReaderTests
     {
         Assert.Throws<ProtocolViolationException>(() => BackendMessageReader.ReadCommandComplete(new ReadOnlySequence<byte>(data)));
     }
+
+    [Fact]
+    public void Data_row_text_reads_values_and_nulls_and_rejects_a_length_past_the_end()
+    {
+        var row = new Bytes().Int16(3).Int32(5).Text("alice").Int32(-1).Int32(0).ToArray();
+        Assert.Equal(new string?[] { "alice", null, "" }.AsEnumerable(), BackendMessageReader.ReadDataRowText(new ReadOnlySequence<byte>(row)));
+
+        var broken = new Bytes().Int16(1).Int32(50).Text("short").ToArray();
+        Assert.Throws<ProtocolViolationException>(() => BackendMessageReader.ReadDataRowText(new ReadOnlySequence<byte>(broken)));
+    }
 }

@@ -28,6 +28,18 @@ public class MessageWriterTests
     }
 
     [Fact]
+    public void Bind_with_text_parameters_carries_them_as_values_not_text_to_parse()
+    {
+        var expected = new Bytes().CString("").CString("")
+            .Int16(0)
+            .Int16(2).Int32(9).Text("o'neil;--").Int32(-1)
+            .Int16(0)
+            .ToMessage('B');
+
+        Assert.Equal(expected, Write(w => MessageWriter.WriteBind(w, "", "", ["o'neil;--", null])));
+    }
+
+    [Fact]
     public void Error_response_round_trips_with_every_field()
     {
         var bytes = Write(w => MessageWriter.WriteErrorResponse(w, "FATAL", SqlState.TooManyConnections, "too many clients – ü", "detail", "hint"));

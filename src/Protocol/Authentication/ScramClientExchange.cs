@@ -31,16 +31,16 @@ public sealed class ScramClientExchange
     /// iterations); <see cref="TryHandleServerFirst"/> fails otherwise.
     /// </summary>
     public ScramClientExchange(ScramVerifier verifier, byte[] clientKey)
+        : this(new ScramKeys(verifier, clientKey))
     {
-        ArgumentNullException.ThrowIfNull(verifier);
-        ArgumentNullException.ThrowIfNull(clientKey);
-        if (!CryptographicOperations.FixedTimeEquals(ScramPrimitives.StoredKey(clientKey), verifier.StoredKey))
-        {
-            throw new ArgumentException("The ClientKey does not belong to the verifier.", nameof(clientKey));
-        }
+    }
 
-        _verifier = verifier;
-        _clientKey = clientKey;
+    /// <summary>As <see cref="ScramClientExchange(ScramVerifier, byte[])"/>, with both already checked to belong together.</summary>
+    public ScramClientExchange(ScramKeys keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        _verifier = keys.Verifier;
+        _clientKey = keys.ClientKey;
         _clientNonce = ScramPrimitives.NewNonce();
         _user = "";
     }

@@ -155,6 +155,27 @@ public static class BackendMessageReader
         return tag;
     }
 
+    /// <summary>The columns of a DataRow in text format; null for SQL NULL.</summary>
+    public static string?[] ReadDataRowText(in ReadOnlySequence<byte> payload)
+    {
+        var reader = new PayloadReader(payload, "DataRow");
+        var count = reader.ReadUInt16();
+        var values = new string?[count];
+        for (var i = 0; i < count; i++)
+        {
+            var length = reader.ReadInt32();
+            if (length < -1 || length > reader.Remaining)
+            {
+                throw reader.Violation($"column {i} has an invalid length {length}");
+            }
+
+            values[i] = length == -1 ? null : ProtocolEncoding.Relaxed.GetString(reader.ReadBytes(length, "column value"));
+        }
+
+        reader.EnsureEnd();
+        return values;
+    }
+
     private static List<string> ReadMechanisms(ref PayloadReader reader)
     {
         var mechanisms = new List<string>(2);

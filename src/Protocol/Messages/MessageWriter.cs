@@ -411,6 +411,40 @@ public static class MessageWriter
         writer.Advance(Counts);
     }
 
+    /// <summary>A Bind with text parameters (null = SQL NULL) and text results.</summary>
+    public static void WriteBind(IBufferWriter<byte> writer, string portal, string statement, IReadOnlyList<string?> textParameters)
+    {
+        ArgumentNullException.ThrowIfNull(textParameters);
+        var count = CheckUInt16Count(textParameters.Count, nameof(textParameters));
+        var rest = 2 + 2 + 2;
+        foreach (var value in textParameters)
+        {
+            rest = checked(rest + 4 + (value is null ? 0 : ProtocolEncoding.Strict.GetByteCount(value)));
+        }
+
+        WriteBindPrefix(writer, portal, statement, rest);
+        var span = writer.GetSpan(rest);
+        BinaryPrimitives.WriteInt16BigEndian(span, 0); // no parameter format codes: all text
+        BinaryPrimitives.WriteUInt16BigEndian(span.Slice(2), (ushort)count);
+        var pos = 4;
+        foreach (var value in textParameters)
+        {
+            if (value is null)
+            {
+                BinaryPrimitives.WriteInt32BigEndian(span.Slice(pos), -1);
+                pos += 4;
+                continue;
+            }
+
+            var length = ProtocolEncoding.Strict.GetBytes(value, span.Slice(pos + 4));
+            BinaryPrimitives.WriteInt32BigEndian(span.Slice(pos), length);
+            pos += 4 + length;
+        }
+
+        BinaryPrimitives.WriteInt16BigEndian(span.Slice(pos), 0); // no result format codes: all text
+        writer.Advance(pos + 2);
+    }
+
     /// <summary>Execute of a portal; <paramref name="maxRows"/> 0 means all rows.</summary>
     public static void WriteExecute(IBufferWriter<byte> writer, string portal, int maxRows = 0)
     {

@@ -12,7 +12,9 @@ public static class SqlState
     public const string TooManyConnections = "53300";
     public const string QueryCanceled = "57014";
     public const string AdminShutdown = "57P01";
+    public const string CrashShutdown = "57P02";
     public const string CannotConnectNow = "57P03";
+    public const string InFailedSqlTransaction = "25P02";
     public const string IdleInTransactionSessionTimeout = "25P03";
     public const string FeatureNotSupported = "0A000";
     public const string ReadOnlySqlTransaction = "25006";

@@ -27,6 +27,7 @@ internal sealed partial class AdminConsole : IDisposable
         ["SHOW CONFIG", "settings in force"],
         ["SHOW VERSION", "the proxy's version"],
         ["SHOW REPLICAS", "servers with their role, state and replication lag"],
+        ["SHOW PEERS", "the other instances cancel requests are forwarded to"],
         ["SHOW HELP", "this list"],
         ["PAUSE [db]", "hold new transactions; returns when running ones have finished"],
         ["RESUME [db]", "let held transactions go on"],
@@ -66,6 +67,7 @@ internal sealed partial class AdminConsole : IDisposable
         ShowTopic.Config => ConfigView.Columns,
         ShowTopic.Version => s_versionColumns,
         ShowTopic.Replicas => ReplicasView.Columns,
+        ShowTopic.Peers => PeersView.Columns,
         ShowTopic.Help => s_helpColumns,
         _ => throw new ArgumentOutOfRangeException(nameof(topic), topic, null),
     };
@@ -124,6 +126,7 @@ internal sealed partial class AdminConsole : IDisposable
         ShowTopic.Config => ConfigView.Rows(_runtime.Config),
         ShowTopic.Version => [["Sluice " + Version]],
         ShowTopic.Replicas => ReplicasView.Rows(_runtime),
+        ShowTopic.Peers => PeersView.Rows(_runtime),
         ShowTopic.Help => [.. s_help],
         _ => throw new ArgumentOutOfRangeException(nameof(topic), topic, null),
     };

@@ -7,7 +7,7 @@ namespace Sluice.Proxy.Admin;
 internal static class AdminParser
 {
     public const string CommandList =
-        "SHOW POOLS | STATS | CLIENTS | SERVERS | DATABASES | USERS | CONFIG | VERSION | REPLICAS | HELP, PAUSE [db], RESUME [db], RELOAD, KILL db, RECONNECT [db], SHUTDOWN";
+        "SHOW POOLS | STATS | CLIENTS | SERVERS | DATABASES | USERS | CONFIG | VERSION | REPLICAS | PEERS | HELP, PAUSE [db], RESUME [db], RELOAD, KILL db, RECONNECT [db], SHUTDOWN";
 
     public const string NotSupportedHint = "The admin console answers " + CommandList + ".";
 
@@ -37,6 +37,7 @@ internal static class AdminParser
         ["config"] = ShowTopic.Config,
         ["version"] = ShowTopic.Version,
         ["replicas"] = ShowTopic.Replicas,
+        ["peers"] = ShowTopic.Peers,
         ["help"] = ShowTopic.Help,
     };
 

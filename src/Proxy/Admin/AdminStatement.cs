@@ -33,6 +33,7 @@ internal enum ShowTopic
     Config,
     Version,
     Replicas,
+    Peers,
     Help,
 }
 

@@ -2,13 +2,17 @@ using Sluice.Protocol.Messages;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Runtime;
 using Sluice.Proxy.Servers;
+using Sluice.Routing.Topology;
 using static Sluice.Proxy.Admin.AdminColumns;
 
 namespace Sluice.Proxy.Admin;
 
 /// <summary>
 /// SHOW SERVERS: one row per open server connection: lent ones (state active, link = the client's id) and idle ones.
-/// Connections still logging in are only counted (SHOW POOLS sv_login). remote_pid is the backend's pid.
+/// Connections still logging in are only counted (SHOW POOLS sv_login). remote_pid is the backend's pid. After
+/// PgBouncer's columns, what a failover changes: health (up, down — failed a check, or a connection of the proxy's
+/// to it broke and it has not answered a check since — or unchecked), and the failovers of the database so far with
+/// the time of the last one.
 /// </summary>
 internal static class ServersView
 {
@@ -16,7 +20,7 @@ internal static class ServersView
     [
         Text("type"), Text("user"), Text("database"), Text("server"), Text("role"), Text("state"), Text("addr"), Int8("port"),
         Text("local_addr"), Int8("local_port"), Text("connect_time"), Text("request_time"), Int8("id"), Int8("link"), Int8("remote_pid"),
-        Text("backend_database"), Text("backend_user"),
+        Text("backend_database"), Text("backend_user"), Text("health"), Int8("failovers"), Text("last_failover"),
     ];
 
     public static List<object?[]> Rows(ProxyRuntime runtime)
@@ -49,11 +53,18 @@ internal static class ServersView
             ? ConfigNames.ServerRole.Format(health.GetServerHealth(databaseConfig, serverConfig).Role)
             : null;
         var (localAddress, localPort) = AdminFormat.Split(AdminFormat.LocalEndPoint(() => server.Connection.LocalEndPoint));
+        var healthState = health.Topology.Find(database)?.Find(target.ServerName)?.Health switch
+        {
+            ServerHealth.Up => "up",
+            ServerHealth.Down => "down",
+            _ => "unchecked",
+        };
+        var (failovers, lastFailover) = health.Failovers.Of(database);
         return
         [
             "S", user, database, target.ServerName, role, state, target.Host, (long)target.Port,
             localAddress, localPort, AdminFormat.Timestamp(server.CreatedAt), AdminFormat.Timestamp(server.LastUsedAt), server.Id, link, (long)server.ProcessId,
-            target.Database, target.User,
+            target.Database, target.User, healthState, failovers, lastFailover is { } at ? AdminFormat.Timestamp(at.UtcDateTime) : null,
         ];
     }
 }

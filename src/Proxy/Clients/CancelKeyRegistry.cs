@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Sluice.Proxy.Peering;
 
 namespace Sluice.Proxy.Clients;
 
@@ -11,13 +12,16 @@ internal sealed class CancelKeyRegistry
 {
     private readonly ConcurrentDictionary<int, (int SecretKey, ClientSession Session)> _sessions = new();
 
+    /// <summary>[server] peer_id at start-up (0 = no peering): every key handed out carries it.</summary>
+    public int PeerId { get; init; }
+
     public (int ProcessId, int SecretKey) Register(ClientSession session)
     {
         var secret = RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
         while (true)
         {
             // Positive, like a real PID, so tools that print it are not confused.
-            var processId = RandomNumberGenerator.GetInt32(1, int.MaxValue);
+            var processId = PeerCancelKeys.NewProcessId(PeerId);
             if (_sessions.TryAdd(processId, (secret, session)))
             {
                 return (processId, secret);

@@ -21,6 +21,13 @@ internal static class ClientAuthenticator
     private const int MaxAuthMessageLength = 16 * 1024;
 
     public static async Task<bool> AuthenticateAsync(DuplexConnection client, string userName, UserConfig? user, CredentialCache credentials, byte[]? channelBinding, CancellationToken cancellationToken)
+        => (await AuthenticateWithKeysAsync(client, userName, user, credentials, channelBinding, cancellationToken)).Succeeded;
+
+    /// <summary>
+    /// As <see cref="AuthenticateAsync"/>, and after a SCRAM login the ClientKey the client's proof revealed: with the
+    /// verifier, it logs in to PostgreSQL as this user without the password (users looked up with auth_query).
+    /// </summary>
+    public static async Task<(bool Succeeded, byte[]? ScramClientKey)> AuthenticateWithKeysAsync(DuplexConnection client, string userName, UserConfig? user, CredentialCache credentials, byte[]? channelBinding, CancellationToken cancellationToken)
     {
         var method = user?.Auth ?? AuthMethod.ScramSha256;
         if (user is not null && method == AuthMethod.ScramSha256 && credentials.GetScramVerifier(user) is null)
@@ -32,9 +39,9 @@ internal static class ClientAuthenticator
 
         return method switch
         {
-            AuthMethod.Trust => user is not null,
-            AuthMethod.Password => await CleartextAsync(client, userName, user!, cancellationToken),
-            AuthMethod.Md5 => await Md5Async(client, userName, user!, cancellationToken),
+            AuthMethod.Trust => (user is not null, null),
+            AuthMethod.Password => (await CleartextAsync(client, userName, user!, cancellationToken), null),
+            AuthMethod.Md5 => (await Md5Async(client, userName, user!, cancellationToken), null),
             _ => await ScramAsync(client, user is null ? credentials.FakeVerifier(userName) : credentials.GetScramVerifier(user)!, user is not null, channelBinding, cancellationToken),
         };
     }
@@ -72,7 +79,7 @@ internal static class ClientAuthenticator
         return user.Password is { } stored && !ScramVerifier.LooksLikeVerifier(stored) && Md5Password.Verify(userName, stored, salt, response);
     }
 
-    private static async Task<bool> ScramAsync(DuplexConnection client, ScramVerifier verifier, bool userKnown, byte[]? channelBinding, CancellationToken cancellationToken)
+    private static async Task<(bool Succeeded, byte[]? ClientKey)> ScramAsync(DuplexConnection client, ScramVerifier verifier, bool userKnown, byte[]? channelBinding, CancellationToken cancellationToken)
     {
         var exchange = new ScramServerExchange(verifier, channelBinding);
         MessageWriter.WriteAuthenticationSasl(client.Output, exchange.Mechanisms);
@@ -98,16 +105,16 @@ internal static class ClientAuthenticator
                 throw new ProtocolViolationException($"invalid SCRAM client-final-message: {finalError}");
             }
 
-            return false;
+            return (false, null);
         }
 
         if (!userKnown)
         {
-            return false;
+            return (false, null);
         }
 
         MessageWriter.WriteAuthenticationSaslFinal(client.Output, serverFinal);
-        return true;
+        return (true, exchange.ClientKey);
     }
 
     private static async Task<ControlFrame> ReadPasswordFrameAsync(DuplexConnection client, CancellationToken cancellationToken)

@@ -40,3 +40,9 @@ internal sealed partial class ClientSession
     [LoggerMessage(Level = LogLevel.Error, Message = "relay of {Address} failed; the client gets 08006 and its server is discarded")]
     private static partial void LogPumpFailed(ILogger logger, string address, Exception exception);
 }
+
+internal sealed partial class ClientSession
+{
+    [LoggerMessage(Level = LogLevel.Debug, Message = "login to server {Server} failed for a transaction of user={User} database={Database} ({Reason}); trying again within routing.failover_wait")]
+    private static partial void LogLoginRetried(ILogger logger, string server, string user, string database, string reason);
+}

@@ -6,8 +6,8 @@ using Sluice.Protocol.Framing;
 using Sluice.Protocol.Messages;
 using Sluice.Routing.Classification;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Failover;
 using Sluice.Proxy.Observability;
-using Sluice.Proxy.Pooling;
 using Sluice.Proxy.Servers;
 using Sluice.Proxy.Transport;
 
@@ -148,6 +148,12 @@ internal sealed partial class ClientSession
                     }
 
                     var lease = CurrentLease();
+                    if (lease is null && _lossAftermath is not null && await TakeLossAftermathAsync())
+                    {
+                        // The pump lost the server this message was meant for: look at it again as what follows that.
+                        continue;
+                    }
+
                     if (lease is null && (inspection.LocalAnswer is not null || _refusedBlock != TransactionStatus.Idle))
                     {
                         if (target is not null)
@@ -368,7 +374,12 @@ internal sealed partial class ClientSession
             }
 
             await _pump;
-            throw;
+            if (!SurvivesServerLoss)
+            {
+                throw;
+            }
+
+            return;
         }
 
         if (EndClientWrite() is { } giveBack)
@@ -397,90 +408,6 @@ internal sealed partial class ClientSession
 
         flushed.HandBackAfterFlush = false;
         return flushed;
-    }
-
-    /// <summary>
-    /// Borrows a server for the transaction this message starts and starts the pump. Null when refused: the client was
-    /// told, and Fatal says whether its session ends (pool timeout) or goes on (no primary).
-    /// </summary>
-    private async Task<(ServerLease? Lease, bool Fatal)> AttachAsync(Inspection inspection, ReadOnlySequence<byte> batch, CancellationToken token)
-    {
-        // The previous pump may still be flushing its last ReadyForQuery to the client: it owns the client's output
-        // until it ends.
-        await _pump;
-        var (pool, node, route, refusal) = await ChooseServerAsync(DecideRoute(inspection, batch), ReadFloorApplies(inspection), token);
-        if (pool is null)
-        {
-            LogNoServer(_logger, _userName, _databaseName, refusal!);
-            MessageWriter.WriteErrorResponse(_client.Output, "ERROR", SqlState.ConnectionFailure, refusal!);
-            await _client.Output.FlushAsync(token);
-            return (null, false);
-        }
-
-        _pool = pool;
-
-        using var waiting = await BeginCheckoutAsync(pool, token);
-        var waitStarted = Stopwatch.GetTimestamp();
-        ServerConnection server;
-        _waiting = true;
-        try
-        {
-            await _runtime.Limits.WaitForTransactionAsync(_databaseName, _runtime.Config.FindUser(_userName) ?? _user!, pool.Settings.CheckoutTimeout, token);
-            server = await pool.CheckoutAsync(token, waitStarted);
-            _stats!.AddWait(waitStarted);
-            _runtime.Metrics.CheckoutWait(Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
-        }
-        catch (PoolTimeoutException ex)
-        {
-            _closeReason = "pool wait timeout";
-            LogPoolTimeout(_logger, _userName, _databaseName, RemoteAddress, Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
-            node?.Release();
-            await TryFailClientAsync(SqlState.TooManyConnections, ex.Message);
-            return (null, true);
-        }
-        catch (ServerConnectException ex)
-        {
-            _closeReason = "server unavailable";
-            node?.Release();
-            await TryFailClientAsync(ex.ServerError?.SqlState ?? SqlState.ConnectionFailure, ex.ServerError?.Message ?? ex.Message);
-            return (null, true);
-        }
-        finally
-        {
-            _waiting = false;
-        }
-
-        try
-        {
-            await SyncParametersAsync(server, token);
-        }
-        catch (ServerConnectException ex) when (ex.ServerError is { } error)
-        {
-            // The client's own settings are invalid (a bad startup parameter): PostgreSQL would refuse this login too.
-            pool.Release(server);
-            node?.Release();
-            _closeReason = "invalid session parameter";
-            await TryFailClientAsync(error.SqlState, error.Message);
-            return (null, true);
-        }
-        catch (Exception ex) when (IsConnectionFailure(ex) || ex is ServerConnectException or ProtocolViolationException)
-        {
-            server.MarkBroken();
-            pool.Discard(server);
-            node?.Release();
-            _closeReason = "server connection lost";
-            await TryFailClientAsync(SqlState.ConnectionFailure, $"server connection lost: {ex.Message}");
-            return (null, true);
-        }
-
-        var lease = new ServerLease(server, node, route) { StatementContext = Renaming ? CurrentStatementContext() : null };
-        lock (_linkLock)
-        {
-            _lease = lease;
-        }
-
-        _pump = PumpAsync(lease);
-        return (lease, false);
     }
 
     /// <summary>Makes the lent server's session settings this client's before its first message runs there.</summary>
@@ -574,7 +501,7 @@ internal sealed partial class ClientSession
             }
             catch (Exception ex) when (IsConnectionFailure(ex) || ex is InvalidOperationException)
             {
-                await ServerLostAsync(lease, ex.Message);
+                await ServerLostAsync(lease, ex.Message, connectionLost: true);
                 return;
             }
 
@@ -669,7 +596,7 @@ internal sealed partial class ClientSession
 
             if (result.IsCompleted)
             {
-                await ServerLostAsync(lease, "the server closed the connection");
+                await ServerLostAsync(lease, "the server closed the connection", connectionLost: true);
                 return;
             }
         }
@@ -748,6 +675,12 @@ internal sealed partial class ClientSession
                     if (error.IsFatal)
                     {
                         server.MarkBroken();
+                        if (SurvivesServerLoss)
+                        {
+                            // The server closes next: its words go to the client in the ERROR ServerLostAsync writes.
+                            lease.ServerFatal = error;
+                            forward = false;
+                        }
                     }
 
                     if (forward && Renaming && ForwardStatementError(lease, error, payload, output))
@@ -826,14 +759,26 @@ internal sealed partial class ClientSession
         }
     }
 
-    /// <summary>The lent server broke: it is discarded and the client is told (08006) and closed.</summary>
-    private async Task ServerLostAsync(ServerLease lease, string reason)
+    /// <summary>
+    /// The lent server broke: it is discarded, and the client is told (08006, keeping the server's own FATAL text). In
+    /// transaction and statement mode the client stays (<see cref="TellServerLostAsync"/>); otherwise it is closed. A
+    /// connection error or 57P01/57P02/57P03 (<paramref name="connectionLost"/>) has the server checked at once.
+    /// </summary>
+    private async Task ServerLostAsync(ServerLease lease, string reason, bool connectionLost = false)
     {
         var server = lease.Server;
+        if (lease.ServerFatal is { } fatal)
+        {
+            reason = fatal.Message;
+            connectionLost = ServerFailure.MeansServerGoingAway(fatal.SqlState);
+        }
+
         bool clientWriting;
+        bool keepClient;
         lock (_linkLock)
         {
-            if (_lease == lease)
+            var current = _lease == lease;
+            if (current)
             {
                 _lease = null;
                 lease.End();
@@ -844,6 +789,7 @@ internal sealed partial class ClientSession
             server.MarkBroken();
             clientWriting = _flushing == lease;
             lease.HandBackAfterFlush = clientWriting;
+            keepClient = current && LeaveLossAftermathLocked(lease, reason);
         }
 
         if (!clientWriting)
@@ -851,9 +797,20 @@ internal sealed partial class ClientSession
             server.Pool!.Discard(server);
         }
 
-        _closeReason = "server connection lost";
         LogServerLost(_logger, server.Target.ServerName, _userName, _databaseName, reason);
-        await TryFailClientAsync(SqlState.ConnectionFailure, $"server connection lost: {reason}");
+        if (connectionLost)
+        {
+            _runtime.Failover.ServerLost(_databaseName, server.Target.ServerName, reason);
+        }
+
+        if (keepClient)
+        {
+            await TellServerLostAsync();
+            return;
+        }
+
+        _closeReason = "server connection lost";
+        await TryFailClientAsync(SqlState.ConnectionFailure, ServerFailure.LostMessage(reason));
         CancelClosing();
     }
 

@@ -2,6 +2,8 @@ using System.Buffers;
 using Sluice.Protocol.Framing;
 using Sluice.Protocol.Messages;
 using Sluice.Proxy.Configuration;
+using Sluice.Proxy.Failover;
+using Sluice.Proxy.Health;
 using Sluice.Proxy.Pooling;
 using Sluice.Routing.Classification;
 using Sluice.Routing.Topology;
@@ -24,7 +26,7 @@ internal sealed partial class ClientSession
     /// Completes at once unless a read must wait for a replica to replay the writes it must see (routing.max_read_wait).
     /// </remarks>
     private async ValueTask<(ServerPool? Pool, BackendNode? Node, string Route, string? Error)> ChooseServerAsync(
-        RouteKind kind, bool floorApplies, CancellationToken token)
+        RouteKind kind, bool floorApplies, FailoverBudget failover, CancellationToken token)
     {
         var config = _runtime.Config;
         var database = config.FindDatabase(_databaseName);
@@ -33,10 +35,13 @@ internal sealed partial class ClientSession
             return (null, null, "", $"database \"{_databaseName}\" is no longer configured");
         }
 
-        // Hook: a read is held to the writes it must see (routing.read_consistency) unless the client opted out.
-        var route = kind == RouteKind.Read && floorApplies
-            ? await _runtime.Reads.SelectAsync(database, _lastWrite, token)
-            : _runtime.Health.Select(database, kind);
+        var route = await SelectRouteAsync((database, kind, floorApplies), token);
+        if (PrimaryWait.NeedsPrimary(route))
+        {
+            // Hook: no primary (a failover under way): wait for one up to routing.failover_wait.
+            route = await _runtime.Failover.WaitAsync(database.Name, failover, (database, kind, floorApplies), SelectRouteAsync, token);
+        }
+
         if (!route.Succeeded)
         {
             return (null, null, "", route.FailureMessage);
@@ -46,6 +51,15 @@ internal sealed partial class ClientSession
         _transactionWrites = !route.IsReplica && kind == RouteKind.Write;
         return (_runtime.Pools.GetPool(config, database, _user, route.Server!), route.Node, route.RoleName, null);
     }
+
+    /// <summary>
+    /// One look at the topology for a transaction's server. Hook: a read is held to the writes it must see
+    /// (routing.read_consistency) unless the client opted out, which may make it wait for a replica.
+    /// </summary>
+    private ValueTask<ServerRoute> SelectRouteAsync((DatabaseConfig Database, RouteKind Kind, bool FloorApplies) request, CancellationToken token) =>
+        request.Kind == RouteKind.Read && request.FloorApplies
+            ? _runtime.Reads.SelectAsync(request.Database, _lastWrite, token)
+            : new ValueTask<ServerRoute>(_runtime.Health.Select(request.Database, request.Kind));
 
     /// <summary>
     /// Hook: a transaction on the primary ended (ReadyForQuery 'I', before it is forwarded to the client): it counts as

@@ -188,8 +188,9 @@ internal sealed partial class ClientSession
         if (_refusedBlock != TransactionStatus.Idle)
         {
             return classification.Statements is [{ Kind: StatementKind.Commit or StatementKind.Rollback or StatementKind.PrepareTransaction } end]
-                ? new LocalAnswer(end.Kind == StatementKind.Commit && _refusedBlock == TransactionStatus.InTransaction ? "COMMIT" : "ROLLBACK", Block: BlockEffect.End)
-                : BlockRefusal;
+                ? LostBlockCommit(end.Kind != StatementKind.Rollback)
+                    ?? new LocalAnswer(end.Kind == StatementKind.Commit && _refusedBlock == TransactionStatus.InTransaction ? "COMMIT" : "ROLLBACK", Block: BlockEffect.End)
+                : CurrentBlockRefusal;
         }
 
         if (SessionRouteAnswer(classification) is { } routeAnswer)
@@ -227,14 +228,14 @@ internal sealed partial class ClientSession
                 break;
             case FrontendMessageCode.Parse:
                 // The extended-protocol form: answered message by message up to its Sync.
-                BeginLocalExtended(answer ?? BlockRefusal);
+                BeginLocalExtended(answer ?? CurrentBlockRefusal);
                 break;
             case FrontendMessageCode.Query or FrontendMessageCode.FunctionCall:
-                AnswerQuery(answer ?? BlockRefusal, opensBlock: code == FrontendMessageCode.Query && pipelined);
+                AnswerQuery(answer ?? CurrentBlockRefusal, opensBlock: code == FrontendMessageCode.Query && pipelined);
                 break;
             default:
                 // Bind, Describe, Execute or Close in a refused block: fails like a statement would, the rest of the batch is skipped.
-                RefuseLocally(BlockRefusal);
+                RefuseLocally(CurrentBlockRefusal);
                 _discardUntilSync = true;
                 break;
         }
@@ -253,6 +254,7 @@ internal sealed partial class ClientSession
         else if (answer.ErrorSqlState is not null)
         {
             RefuseLocally(answer);
+            EndBlockIf(answer);
         }
         else
         {
@@ -276,6 +278,7 @@ internal sealed partial class ClientSession
         {
             // As PostgreSQL does after an error in a batch: the rest of it is skipped, its Sync gets the ReadyForQuery.
             RefuseLocally(answer);
+            EndBlockIf(answer);
             _discardUntilSync = true;
         }
         else
@@ -292,6 +295,7 @@ internal sealed partial class ClientSession
         if (_refusedBlock != TransactionStatus.Idle)
         {
             _refusedBlock = TransactionStatus.Failed;
+            NoteBlockRefused(ended: false);
         }
     }
 
@@ -300,6 +304,7 @@ internal sealed partial class ClientSession
         if (answer.Block == BlockEffect.End)
         {
             _refusedBlock = TransactionStatus.Idle;
+            NoteBlockRefused(ended: true);
         }
     }
 
@@ -470,7 +475,7 @@ internal sealed partial class ClientSession
         {
             lock (_linkLock)
             {
-                lease.Replies.Enqueue(DeallocationReply(code, inspection) ?? new PendingReply(replyTo, ReplyAction.Forward));
+                lease.Replies.Enqueue(DeallocationReply(code, inspection) ?? new PendingReply(replyTo, ReplyAction.Forward, Resets: IsLoneDiscardAll(code, inspection)));
             }
         }
 

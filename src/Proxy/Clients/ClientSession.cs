@@ -145,11 +145,7 @@ internal sealed partial class ClientSession
             if (startup.Kind == StartupPacketKind.CancelRequest)
             {
                 _closeReason = "cancel request";
-                if (_runtime.CancelKeys.Find(startup.CancelProcessId, startup.CancelSecretKey) is { } target)
-                {
-                    await target.CancelCurrentQueryAsync(loginTimeout.Token);
-                }
-
+                await HandleCancelRequestAsync(startup, loginTimeout.Token);
                 return false;
             }
 
@@ -181,8 +177,13 @@ internal sealed partial class ClientSession
                 return await RefuseAsync(SqlState.FeatureNotSupported, "replication connections are not supported by the proxy; connect to the server directly");
             }
 
-            _user = config.FindUser(_userName);
-            if (!await ClientAuthenticator.AuthenticateAsync(_client, _userName, _user, _runtime.Credentials, _tls?.ChannelBinding, loginTimeout.Token))
+            _user = config.FindUser(_userName) ?? await LookUpUserAsync(config, loginTimeout.Token);
+            if (_lookupError is { } lookupError)
+            {
+                return await RefuseAsync(lookupError.SqlState, lookupError.Message, RejectionReason.AuthFailed);
+            }
+
+            if (!await AuthenticateAsync(loginTimeout.Token))
             {
                 _closeReason = "authentication failed";
                 LogAuthenticationFailed(_logger, _userName, RemoteAddress);

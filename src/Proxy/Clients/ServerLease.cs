@@ -79,6 +79,12 @@ internal sealed class ServerLease
     /// <summary>Pump: the reply whose message the server's last ErrorResponse answers.</summary>
     public PendingReply FailedReply { get; set; }
 
+    /// <summary>
+    /// Pump: the FATAL the server sent before closing (57P01 on a fast shutdown), kept from a client that outlives its
+    /// server: it gets an ERROR with the same words instead.
+    /// </summary>
+    public Sluice.Protocol.Messages.ErrorFields? ServerFatal { get; set; }
+
     /// <summary>Pump: where the server's stream of frames stands (a frame cut short when the pump stopped).</summary>
     public FrameRelay FromServer;
 

@@ -15,12 +15,6 @@ internal sealed class SessionParameters
         "server_version", "server_encoding", "integer_datetimes", "is_superuser", "session_authorization", "in_hot_standby",
     };
 
-    /// <summary>Startup parameters that are not settings.</summary>
-    private static readonly HashSet<string> s_notSettings = new(StringComparer.Ordinal)
-    {
-        "user", "database", "options", "replication",
-    };
-
     /// <summary>
     /// What a server's entry in <see cref="Servers.ServerConnection.UnreportedSettings"/> holds when nobody knows the value
     /// (a setting a client changed in a batch whose outcome is unknown). No real value contains a NUL, so the next
@@ -28,33 +22,16 @@ internal sealed class SessionParameters
     /// </summary>
     public const string UnknownValue = "\0unknown";
 
-    private readonly Dictionary<string, string> _values = new(StringComparer.OrdinalIgnoreCase);
-    private IReadOnlyDictionary<string, string> _serverDefaults = new Dictionary<string, string>();
-    private IReadOnlyList<KeyValuePair<string, string>> _startup = [];
+    // Shared with other sessions that started alike; never written.
+    private SessionBaseline _baseline = SessionBaseline.Empty;
 
-    public IReadOnlyDictionary<string, string> Values => _values;
+    // This session's own values once it changed one; until then (most sessions, for good) it has none.
+    private Dictionary<string, string>? _changed;
+
+    public IReadOnlyDictionary<string, string> Values => _changed ?? _baseline.Values;
 
     /// <summary>The settings the client logged in with (startup parameters and options -c), which RESET returns to.</summary>
-    public IEnumerable<KeyValuePair<string, string>> StartupSettings
-    {
-        get
-        {
-            foreach (var (name, value) in _startup)
-            {
-                if (name == "options")
-                {
-                    foreach (var option in ParseOptions(value))
-                    {
-                        yield return option;
-                    }
-                }
-                else if (!s_notSettings.Contains(name) && IsSyncable(name))
-                {
-                    yield return new(name, value);
-                }
-            }
-        }
-    }
+    public IEnumerable<KeyValuePair<string, string>> StartupSettings => _baseline.StartupSettings;
 
     /// <summary>One statement that sets every given setting, as set_config does (any value, list settings included).</summary>
     public static string SetConfigSql(IEnumerable<KeyValuePair<string, string>> settings)
@@ -77,70 +54,47 @@ internal sealed class SessionParameters
 
     public static bool IsSyncable(string name) => !s_readOnly.Contains(name);
 
+    private Dictionary<string, string> Own() => _changed ??= new(_baseline.Values, StringComparer.OrdinalIgnoreCase);
+
     /// <summary>The server's defaults first, then what the client sent at startup on top.</summary>
     public void Initialize(IReadOnlyDictionary<string, string> serverDefaults, IReadOnlyList<KeyValuePair<string, string>> startupParameters)
     {
-        _serverDefaults = serverDefaults;
-        _startup = startupParameters;
-        _values.Clear();
-        foreach (var (name, value) in serverDefaults)
-        {
-            if (IsSyncable(name))
-            {
-                _values[name] = value;
-            }
-        }
-
-        foreach (var (name, value) in startupParameters)
-        {
-            if (name == "options")
-            {
-                foreach (var (optionName, optionValue) in ParseOptions(value))
-                {
-                    _values[optionName] = optionValue;
-                }
-            }
-            else if (!s_notSettings.Contains(name) && IsSyncable(name))
-            {
-                _values[name] = value;
-            }
-        }
+        _baseline = SessionBaseline.For(serverDefaults, startupParameters);
+        _changed = null;
     }
 
     public void Set(string name, string value)
     {
-        if (IsSyncable(name))
+        if (IsSyncable(name) && !(Values.TryGetValue(name, out var current) && current == value))
         {
-            _values[name] = value;
+            Own()[name] = value;
         }
     }
 
     /// <summary>RESET name: back to what the session started with (startup parameter, else the server's default).</summary>
     public void Reset(string name)
     {
-        var fresh = new SessionParameters();
-        fresh.Initialize(_serverDefaults, _startup);
-        if (fresh._values.TryGetValue(name, out var value))
+        if (_baseline.Values.TryGetValue(name, out var value))
         {
-            _values[name] = value;
+            Set(name, value);
         }
-        else
+        else if (Values.ContainsKey(name))
         {
-            _values.Remove(name);
+            Own().Remove(name);
         }
     }
 
     /// <summary>RESET ALL / DISCARD ALL.</summary>
-    public void ResetAll() => Initialize(_serverDefaults, _startup);
+    public void ResetAll() => _changed = null;
 
     /// <summary>RESET ALL / DISCARD ALL for every setting but those <paramref name="keep"/> names (the ones the server reports itself).</summary>
     public void ResetAllExcept(Func<string, bool> keep)
     {
-        var kept = _values.Where(pair => keep(pair.Key)).ToList();
+        var kept = Values.Where(pair => keep(pair.Key)).ToList();
         ResetAll();
         foreach (var (name, value) in kept)
         {
-            _values[name] = value;
+            Set(name, value);
         }
     }
 
@@ -163,7 +117,7 @@ internal sealed class SessionParameters
         }
     }
 
-    public bool TryGet(string name, out string? value) => _values.TryGetValue(name, out value);
+    public bool TryGet(string name, out string? value) => Values.TryGetValue(name, out value);
 
     /// <summary>
     /// The SQL that makes <paramref name="reported"/> + <paramref name="unreported"/> (what the server has now) equal
@@ -174,7 +128,7 @@ internal sealed class SessionParameters
     {
         StringBuilder? sets = null;
         StringBuilder? resets = null;
-        foreach (var (name, value) in _values)
+        foreach (var (name, value) in Values)
         {
             var has = reported.TryGetValue(name, out var current) || unreported.TryGetValue(name, out current);
             if (has && current == value)
@@ -188,7 +142,7 @@ internal sealed class SessionParameters
 
         foreach (var name in unreported.Keys)
         {
-            if (!_values.ContainsKey(name))
+            if (!Values.ContainsKey(name))
             {
                 (resets ??= new StringBuilder()).Append("RESET ").Append(QuoteIdentifier(name)).Append(';');
             }
@@ -205,7 +159,7 @@ internal sealed class SessionParameters
     /// <summary>Names whose values a sync sets (for recording them as the server's new state).</summary>
     public IEnumerable<KeyValuePair<string, string>> Differences(IReadOnlyDictionary<string, string> reported, IReadOnlyDictionary<string, string> unreported)
     {
-        foreach (var (name, value) in _values)
+        foreach (var (name, value) in Values)
         {
             var has = reported.TryGetValue(name, out var current) || unreported.TryGetValue(name, out current);
             if (!has || current != value)

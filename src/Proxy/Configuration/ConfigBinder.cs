@@ -14,7 +14,7 @@ internal sealed record ConfigBindResult(ProxyConfig? Config, IReadOnlyList<Confi
 /// Binds a parsed proxy.toml to <see cref="ProxyConfig"/> and validates it as a whole, collecting every error
 /// (and every warning) with its line instead of stopping at the first.
 /// </summary>
-internal sealed class ConfigBinder
+internal sealed partial class ConfigBinder
 {
     private readonly string _file;
     private readonly string _baseDirectory;
@@ -57,8 +57,10 @@ internal sealed class ConfigBinder
         var limits = BindSection(root.Table("limits", "limits"), ConfigKeys.Limits);
         var routing = BindRouting(root.Table("routing", "routing"));
         var users = BindUsers(root.Tables("users", "users"));
-        var databases = BindDatabases(root.Tables("databases", "databases"), server, pool);
+        var databases = BindDatabases(root.Tables("databases", "databases"), server, pool, users);
+        var peers = BindPeers(root.Tables("peers", "peers"), server);
         root.ReportUnknownKeys();
+        CheckAuthUser(serverTable, server, users);
 
         if (serverTable is not null && !serverTable.IsInvalid("admin_users"))
         {
@@ -82,6 +84,7 @@ internal sealed class ConfigBinder
             Routing = routing,
             Users = users,
             Databases = databases,
+            Peers = peers,
         };
     }
 
@@ -247,7 +250,7 @@ internal sealed class ConfigBinder
         }
     }
 
-    private ImmutableArray<DatabaseConfig> BindDatabases(IReadOnlyList<ConfigTable> tables, ServerSection server, PoolSection pool)
+    private ImmutableArray<DatabaseConfig> BindDatabases(IReadOnlyList<ConfigTable> tables, ServerSection server, PoolSection pool, ImmutableArray<UserConfig> users)
     {
         var databases = ImmutableArray.CreateBuilder<DatabaseConfig>(tables.Count);
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -259,12 +262,21 @@ internal sealed class ConfigBinder
                 Error(table.LineOf("name"), $"database '{name}' has the name of the admin console (server.admin_database); clients could never reach it: rename one of them");
             }
 
+            if (name == DatabaseConfig.Wildcard && table.TryGet("backend_database", out _))
+            {
+                Error(table.LineOf("backend_database"), "the wildcard database (name = \"*\") serves each name as the same database on its servers: it cannot have a backend_database");
+            }
+
             var database = ConfigKeys.Databases.Bind(table) with
             {
                 Name = name ?? "",
                 Servers = BindServers(table, name ?? "?"),
             };
             table.ReportUnknownKeys();
+            if (database.AuthUser is { Length: > 0 } authUser)
+            {
+                CheckAuthUser(table.LineOf("auth_user"), $"database '{name}': auth_user", authUser, users);
+            }
 
             var minSize = database.MinPoolSize ?? pool.MinSize;
             var size = database.PoolSize ?? pool.Size;

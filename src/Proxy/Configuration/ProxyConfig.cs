@@ -70,6 +70,9 @@ public sealed record ProxyConfig
 
     public ImmutableArray<DatabaseConfig> Databases { get; init; } = [];
 
+    /// <summary>The other Sluice instances of the same service, for cancel requests that reach the wrong one.</summary>
+    public ImmutableArray<PeerConfig> Peers { get; init; } = [];
+
     public UserConfig? FindUser(string name)
     {
         foreach (var user in Users)
@@ -83,13 +86,36 @@ public sealed record ProxyConfig
         return null;
     }
 
+    /// <summary>
+    /// The entry of <paramref name="name"/>; else, when there is a wildcard entry (<c>name = "*"</c>), that entry made
+    /// into one for <paramref name="name"/>: same servers and settings, the same database name on the servers.
+    /// </summary>
     public DatabaseConfig? FindDatabase(string name)
     {
+        DatabaseConfig? wildcard = null;
         foreach (var database in Databases)
         {
             if (database.Name == name)
             {
                 return database;
+            }
+
+            if (database.IsWildcard)
+            {
+                wildcard = database;
+            }
+        }
+
+        return wildcard is null || name.Length == 0 ? null : wildcard with { Name = name, BackendDatabase = name, HealthName = DatabaseConfig.Wildcard };
+    }
+
+    public PeerConfig? FindPeer(int id)
+    {
+        foreach (var peer in Peers)
+        {
+            if (peer.Id == id)
+            {
+                return peer;
             }
         }
 
@@ -115,6 +141,35 @@ public sealed record ServerSection
 
     /// <summary>CIDR blocks ("10.0.0.0/8", "::1/128"); empty = everyone.</summary>
     public ImmutableArray<string> Allow { get; init; } = [];
+
+    /// <summary>The [[users]] entry that looks up users missing from the file with <see cref="AuthQuery"/>; "" = no look-ups.</summary>
+    public string AuthUser { get; init; } = "";
+
+    /// <summary>Returns (user name, password hash or SCRAM verifier) for $1; schema-qualified, so search_path cannot redirect it.</summary>
+    public string AuthQuery { get; init; } = DefaultAuthQuery;
+
+    /// <summary>How long a looked-up user (or the absence of one) is believed before PostgreSQL is asked again.</summary>
+    public TimeSpan AuthCacheTtl { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>This instance's id among its [[peers]], carried in the cancel keys it hands out; 0 = no peering.</summary>
+    public int PeerId { get; init; }
+
+    /// <summary>SO_REUSEPORT on the listeners, so a new process can bind the port while the old one drains.</summary>
+    public bool ReusePort { get; init; } = OperatingSystem.IsLinux();
+
+    public const string DefaultAuthQuery = "SELECT usename, passwd FROM pg_catalog.pg_shadow WHERE usename = $1";
+}
+
+/// <summary>Another Sluice instance of the same service ([[peers]]).</summary>
+public sealed record PeerConfig
+{
+    /// <summary>Its [server] peer_id.</summary>
+    public int Id { get; init; }
+
+    public required string Host { get; init; }
+
+    /// <summary>Its PostgreSQL-protocol listener, where cancel requests are forwarded.</summary>
+    public int Port { get; init; } = 6432;
 }
 
 public sealed record TlsSection
@@ -201,6 +256,14 @@ public sealed record RoutingSection
 
     /// <summary>How long a read may wait for a replica to catch up before it goes to the primary.</summary>
     public TimeSpan MaxReadWait { get; init; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>
+    /// How long a transaction that needs the primary waits for one while there is none (a failover under way), and how
+    /// long a checkout whose server login failed keeps retrying on the current primary. 5 s covers a fast shutdown and
+    /// promotion seen by health checks at the default 1 s interval, with room to spare, and stays well under typical
+    /// client command timeouts (Npgsql's 30 s).
+    /// </summary>
+    public TimeSpan FailoverWait { get; init; } = TimeSpan.FromSeconds(5);
 }
 
 public sealed record UserConfig
@@ -238,6 +301,15 @@ public sealed record UserConfig
     /// <summary>The password towards PostgreSQL; null = <see cref="Password"/> when that is plain text.</summary>
     public string? ServerPassword { get; init; }
 
+    /// <summary>True for a user that is not in the file but was looked up with auth_query.</summary>
+    public bool LookedUp { get; init; }
+
+    /// <summary>
+    /// For a looked-up user with a SCRAM verifier: the verifier and the ClientKey its client's proof revealed, which log
+    /// in to PostgreSQL without the password. Null otherwise.
+    /// </summary>
+    public Sluice.Protocol.Authentication.ScramKeys? ServerScramKeys { get; init; }
+
     /// <summary>Never shows a password, verifier or hash: a record's default ToString would, into any log line.</summary>
     public override string ToString() =>
         $"UserConfig {{ Name = {Name}, Auth = {Auth}, Password = {(Password is null ? "null" : "****")}, ServerUser = {ServerUser ?? "null"}, ServerPassword = {(ServerPassword is null ? "null" : "****")} }}";
@@ -266,6 +338,27 @@ public sealed record DatabaseConfig
     public int? ReservePoolSize { get; init; }
 
     public ImmutableArray<BackendServerConfig> Servers { get; init; } = [];
+
+    /// <summary>Overrides [server] auth_user for this database; "" turns look-ups off here.</summary>
+    public string? AuthUser { get; init; }
+
+    /// <summary>Overrides [server] auth_query for this database.</summary>
+    public string? AuthQuery { get; init; }
+
+    /// <summary>The name of the entry whose servers' health this database shares: its own, or "*" for one a wildcard made.</summary>
+    public string HealthName
+    {
+        get => field ?? Name;
+        init;
+    }
+
+    /// <summary>The <c>name = "*"</c> entry: any database name a client asks for, on these servers.</summary>
+    public bool IsWildcard => Name == Wildcard;
+
+    /// <summary>The database the proxy logs in to on the servers (the monitor's probes of a wildcard use "postgres").</summary>
+    public string ServerDatabase => BackendDatabase ?? (IsWildcard ? "postgres" : Name);
+
+    public const string Wildcard = "*";
 }
 
 public sealed record BackendServerConfig

@@ -61,7 +61,7 @@ internal sealed class CausalReads
         // The writes this read must see are those completed before it began: later ones do not move its target.
         var mustCover = ReadFloor.WritesToCover(routing.ReadConsistency, floor.Writes, sessionWrite);
         var maxWait = routing.MaxReadWait;
-        var read = Select(database.Name, mustCover, floor, mayWait: maxWait > TimeSpan.Zero);
+        var read = Select(database.HealthName, mustCover, floor, mayWait: maxWait > TimeSpan.Zero);
         return read.MustWait
             ? WaitAsync(database, mustCover, floor, maxWait, cancellationToken)
             : new ValueTask<ServerRoute>(Routed(database, read));
@@ -80,7 +80,7 @@ internal sealed class CausalReads
         {
             // Take the signal before asking, so that a check recorded in between is not missed.
             var nextCheck = floor.NextCheck;
-            _monitor.CatchUp(database.Name);
+            _monitor.CatchUp(database.HealthName);
             var left = maxWait - time.GetElapsedTime(started);
             if (left <= TimeSpan.Zero)
             {
@@ -96,14 +96,14 @@ internal sealed class CausalReads
                 break;
             }
 
-            var read = Select(database.Name, mustCover, floor, mayWait: true);
+            var read = Select(database.HealthName, mustCover, floor, mayWait: true);
             if (!read.MustWait)
             {
                 return Routed(database, read);
             }
         }
 
-        return Routed(database, Select(database.Name, mustCover, floor, mayWait: false));
+        return Routed(database, Select(database.HealthName, mustCover, floor, mayWait: false));
     }
 
     private ServerRoute Routed(DatabaseConfig database, ReadSelection read)

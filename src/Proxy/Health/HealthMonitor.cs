@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Consistency;
+using Sluice.Proxy.Failover;
 using Sluice.Routing.Topology;
 
 namespace Sluice.Proxy.Health;
@@ -27,7 +28,7 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
     private bool _started;
     private bool _disposed;
 
-    public HealthMonitor(ProxyConfig config, ILoggerFactory loggerFactory, TimeProvider? timeProvider = null)
+    public HealthMonitor(ProxyConfig config, ILoggerFactory loggerFactory, TimeProvider? timeProvider = null, FailoverHistory? failovers = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -35,6 +36,7 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
         Time = timeProvider ?? TimeProvider.System;
         _config = config;
         _topology = TopologyLayout.Snapshot(config, previous: null);
+        Failovers = failovers ?? new FailoverHistory();
     }
 
     /// <summary>The current snapshot: read it once per decision.</summary>
@@ -174,6 +176,8 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
         {
             LogTransitions(after.Settings, oldDatabase, newDatabase, oldServer, newServer, login);
         }
+
+        ObserveFailover(database);
     }
 
     private (TopologySnapshot Before, TopologySnapshot After) Swap(Func<TopologySnapshot, TopologySnapshot> change)
@@ -182,8 +186,14 @@ internal sealed partial class HealthMonitor : IAsyncDisposable
         {
             var current = Volatile.Read(ref _topology);
             var next = change(current);
-            if (ReferenceEquals(next, current) || ReferenceEquals(Interlocked.CompareExchange(ref _topology, next, current), current))
+            if (ReferenceEquals(next, current))
             {
+                return (current, next);
+            }
+
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _topology, next, current), current))
+            {
+                SignalChanged();
                 return (current, next);
             }
         }

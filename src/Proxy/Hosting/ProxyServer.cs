@@ -53,7 +53,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
             runtime.Security.Apply(config);
             foreach (var address in config.Server.Listen)
             {
-                var listener = SocketListener.Start(EndPointParser.Parse(address), server.AcceptAsync);
+                var listener = SocketListener.Start(EndPointParser.Parse(address), server.AcceptAsync, config.Server.ReusePort && OperatingSystem.IsLinux());
                 server._listeners.Add(listener);
                 LogListening(server._logger, listener.EndPoint.ToString());
             }

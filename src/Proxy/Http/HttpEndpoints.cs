@@ -30,7 +30,14 @@ internal sealed class HttpEndpoints : IAsyncDisposable
 
     public static async Task<HttpEndpoints> StartAsync(IPEndPoint endPoint, ProxyRuntime runtime, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // No configuration files: by default the builder reads appsettings*.json from the working directory and
+        // watches it, subdirectories included, for changes — a file watcher that woke on every write to any file there
+        // (a log file beside the config: a wake-up per connection logged) and, started from /, watched the whole tree.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Logging.ClearProviders();
         builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
         builder.WebHost.ConfigureKestrel(options => options.Listen(endPoint));

@@ -167,6 +167,7 @@ public sealed partial class SluiceMetrics
         _readFloorLsn = new(factory.CreateGauge(
             "sluice_read_floor_lsn", "The WAL position a replica must have replayed to take reads held to every write so far, as a WAL byte offset.", DatabaseLabel));
         _process = new ProcessMetrics(factory);
+        CreateFailoverMetrics(factory);
 
         _registry.AddBeforeCollectCallback(Collect);
     }

@@ -76,6 +76,18 @@ internal sealed class PoolRegistry : IAsyncDisposable
     }
 
     /// <summary>Applies a reloaded config: new settings for kept pools; pools of removed users, databases or servers retire.</summary>
+    /// <summary>A server of <paramref name="database"/> went away: clients queued for its connections look elsewhere (<see cref="ServerPool.FailWaiters"/>).</summary>
+    public void FailWaiters(string database, string server, string reason)
+    {
+        foreach (var pool in _pools.Values)
+        {
+            if (pool.Database == database && pool.Target.ServerName == server)
+            {
+                pool.FailWaiters(reason);
+            }
+        }
+    }
+
     public void Apply(ProxyConfig config)
     {
         foreach (var (key, pool) in _pools)
@@ -83,6 +95,14 @@ internal sealed class PoolRegistry : IAsyncDisposable
             var database = config.FindDatabase(key.Database);
             var user = config.FindUser(key.User);
             var server = database?.Servers.FirstOrDefault(s => s.Name == key.Server);
+            if (user is null && pool.Target.LookedUp && database is not null && server is not null && AuthQuery.UserLookup.PolicyFor(config, database) is not null)
+            {
+                // A looked-up user is in no file: its pool stays while look-ups are on for the database. Its next login
+                // brings credentials again, and a changed password makes a new pool then (GetPool).
+                pool.Settings = PoolSettings.Resolve(config, database, new UserConfig { Name = key.User, LookedUp = true });
+                continue;
+            }
+
             if (database is null || user is null || server is null || LoginTarget(database, user, server) != pool.Target)
             {
                 if (_pools.TryRemove(new KeyValuePair<PoolKey, ServerPool>(key, pool)))
@@ -221,7 +241,11 @@ internal sealed class PoolRegistry : IAsyncDisposable
             password = own;
         }
 
-        return new ServerLoginTarget(server.Host, server.Port, database.BackendDatabase ?? database.Name, user.ServerUser ?? user.Name, password);
+        return new ServerLoginTarget(server.Host, server.Port, database.ServerDatabase, user.ServerUser ?? user.Name, password)
+        {
+            Scram = user.ServerScramKeys,
+            LookedUp = user.LookedUp,
+        };
     }
 
     /// <summary>Pools with min_size are opened before any client asks, for every configured user of the database.</summary>
@@ -229,6 +253,11 @@ internal sealed class PoolRegistry : IAsyncDisposable
     {
         foreach (var database in config.Databases)
         {
+            if (database.IsWildcard)
+            {
+                continue;
+            }
+
             foreach (var user in config.Users)
             {
                 if (PoolSettings.Resolve(config, database, user).MinSize <= 0 || user.Name is var name && config.Server.AdminUsers.Contains(name))

@@ -169,37 +169,47 @@ internal sealed partial class ServerPool : IServerCapMember
             return;
         }
 
-        lock (_lock)
+        while (true)
         {
-            if (ReservePolicy.IsSurplus(_total, Settings.Size, Settings.ReserveSize, _waiters.Count > 0))
+            Waiter? next;
+            lock (_lock)
             {
-                // Shrunk by a reload, or a reserve server no client waits for: let the surplus go as it comes back.
-                Shrink();
-                _ = server.CloseAsync();
-                return;
-            }
-
-            while (_waiters.First is { } first)
-            {
-                _waiters.RemoveFirst();
-                first.Value.Node = null;
-                if (first.Value.Completion.TrySetResult(server))
+                if (ReservePolicy.IsSurplus(_total, Settings.Size, Settings.ReserveSize, _waiters.Count > 0))
                 {
-                    Interlocked.Increment(ref _checkoutCount);
+                    // Shrunk by a reload, or a reserve server no client waits for: let the surplus go as it comes back.
+                    Shrink();
+                    _ = server.CloseAsync();
+                    return;
+                }
+
+                if (_waiters.First is { } first)
+                {
+                    _waiters.RemoveFirst();
+                    first.Value.Node = null;
+                    next = first.Value;
+                }
+                else if (_resumed is not null || _caps.HasClaimantOtherThan(this))
+                {
+                    // Paused: no idle servers are kept, so the servers can be restarted behind the proxy. Or another
+                    // pool waits under a shared cap: the slot goes to it rather than to an idle server here.
+                    Shrink();
+                    _ = server.CloseAsync();
+                    return;
+                }
+                else
+                {
+                    _idle.Add(server);
                     return;
                 }
             }
 
-            if (_resumed is not null || _caps.HasClaimantOtherThan(this))
+            // Outside the lock: the waiting client's session goes on right here, on this thread (see Waiter), and
+            // may come back to this pool. A waiter whose wait ended meanwhile (timeout, close) passes to the next.
+            if (next.Completion.TrySetResult(server))
             {
-                // Paused: no idle servers are kept, so the servers can be restarted behind the proxy. Or another pool
-                // waits under a shared cap: the slot goes to it rather than to an idle server here.
-                Shrink();
-                _ = server.CloseAsync();
+                Interlocked.Increment(ref _checkoutCount);
                 return;
             }
-
-            _idle.Add(server);
         }
     }
 
@@ -466,7 +476,10 @@ internal sealed partial class ServerPool : IServerCapMember
             timeoutSource.CancelAfter(TimeSpan.FromTicks(Math.Max(1, (timeout - Stopwatch.GetElapsedTime(waiter.Since)).Ticks)));
         }
 
-        using (timeoutSource.Token.Register(static state => ((Waiter)state!).Completion.TrySetCanceled(), waiter))
+        // A wait that ends by timeout or by the client closing goes on on the thread pool, not inside whoever cancelled
+        // (a timer, or a shutdown walking every session).
+        using (timeoutSource.Token.UnsafeRegister(static state => ThreadPool.UnsafeQueueUserWorkItem(
+                   static waiter => waiter.Completion.TrySetCanceled(), (Waiter)state!, preferLocal: false), waiter))
         {
             try
             {
@@ -614,7 +627,10 @@ internal sealed partial class ServerPool : IServerCapMember
 
     private sealed class Waiter
     {
-        public TaskCompletionSource<ServerConnection> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Continuations run on the thread that completes it, outside the pool's lock: a server handed over by Release
+        // goes straight on with the waiting client's transaction instead of hopping to the thread pool, which under
+        // load (many clients, few servers) costs a context switch per transaction and queueing behind other work.
+        public TaskCompletionSource<ServerConnection> Completion { get; } = new();
 
         public Waiter(long since)
         {

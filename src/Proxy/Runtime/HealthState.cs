@@ -24,6 +24,9 @@ internal sealed class HealthState
     /// <summary>The current snapshot, for callers that make several decisions from one view.</summary>
     public TopologySnapshot Topology => _monitor.Topology;
 
+    /// <summary>The primaries each database has had: failover counts for SHOW SERVERS.</summary>
+    public Failover.FailoverHistory Failovers => _monitor.Failovers;
+
     /// <summary>The monitor's clock.</summary>
     public DateTimeOffset Now => _monitor.Time.GetUtcNow();
 
@@ -43,7 +46,7 @@ internal sealed class HealthState
     public ServerRoute Select(DatabaseConfig database, RouteKind route, Lsn? minLsn = null)
     {
         ArgumentNullException.ThrowIfNull(database);
-        return Route(database, Topology.Select(database.Name, route, minLsn));
+        return Route(database, Topology.Select(database.HealthName, route, minLsn));
     }
 
     /// <summary>The config entry of the server <paramref name="selection"/> chose for a transaction on <paramref name="database"/>.</summary>

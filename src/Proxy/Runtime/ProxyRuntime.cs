@@ -1,9 +1,12 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Sluice.Proxy.Admin;
+using Sluice.Proxy.AuthQuery;
+using Sluice.Proxy.Peering;
 using Sluice.Proxy.Clients;
 using Sluice.Proxy.Configuration;
 using Sluice.Proxy.Consistency;
+using Sluice.Proxy.Failover;
 using Sluice.Proxy.Health;
 using Sluice.Proxy.Limits;
 using Sluice.Proxy.Observability;
@@ -29,15 +32,19 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         _config = config;
         LoggerFactory = loggerFactory;
         Pools = new PoolRegistry(loggerFactory);
+        CancelKeys = new CancelKeyRegistry { PeerId = config.Server.PeerId };
         Credentials = new CredentialCache();
-        Monitor = new HealthMonitor(config, loggerFactory);
+        Metrics = new SluiceMetrics(new RuntimeMetricsSource(this), loggerFactory.CreateLogger<SluiceMetrics>());
+        Monitor = new HealthMonitor(config, loggerFactory, failovers: new FailoverHistory(Metrics));
         Health = new HealthState(Monitor, () => _config);
         Security = new ProxySecurity(loggerFactory.CreateLogger<ProxySecurity>());
-        Metrics = new SluiceMetrics(new RuntimeMetricsSource(this), loggerFactory.CreateLogger<SluiceMetrics>());
         Limits = new ClientLimits(Metrics, TimeProvider.System);
         Reads = new CausalReads(Monitor, () => _config, Metrics);
+        Failover = new PrimaryWait(Monitor, Pools, () => _config, Metrics);
         _sweeper = new SessionSweeper(this);
         Admin = new AdminConsole(this);
+        UserLookup = new UserLookup(Health, loggerFactory.CreateLogger<UserLookup>());
+        CancelForwarder = new PeerCancelForwarder(loggerFactory.CreateLogger<PeerCancelForwarder>());
     }
 
     private readonly SessionSweeper _sweeper;
@@ -67,6 +74,9 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     /// <summary>routing.read_consistency: counts writes as they complete and holds reads to the writes they must see.</summary>
     public CausalReads Reads { get; }
 
+    /// <summary>routing.failover_wait: transactions that need a primary while there is none wait for one.</summary>
+    public PrimaryWait Failover { get; }
+
     /// <summary>Checks every server; started with the proxy (<see cref="HealthMonitor.Start"/>), given each reloaded config.</summary>
     public HealthMonitor Monitor { get; }
 
@@ -87,9 +97,15 @@ internal sealed class ProxyRuntime : IAsyncDisposable
 
     public PoolRegistry Pools { get; }
 
-    public CancelKeyRegistry CancelKeys { get; } = new();
+    public CancelKeyRegistry CancelKeys { get; }
 
     public CredentialCache Credentials { get; }
+
+    /// <summary>Users missing from proxy.toml, looked up in PostgreSQL with auth_query (and remembered for auth_cache_ttl).</summary>
+    public UserLookup UserLookup { get; }
+
+    /// <summary>Sends cancel requests that carry another instance's peer id on to it; counts them for SHOW PEERS.</summary>
+    public PeerCancelForwarder CancelForwarder { get; }
 
     /// <summary>Cancelled when the proxy starts draining; sessions use it to stop waiting for new work.</summary>
     public CancellationTokenSource Draining { get; } = new();
@@ -101,6 +117,9 @@ internal sealed class ProxyRuntime : IAsyncDisposable
     public void Apply(ProxyConfig config)
     {
         _config = config;
+
+        // A reload is often the operator's answer to a login problem: users are looked up afresh.
+        UserLookup.Clear();
         Pools.Apply(config);
         Monitor.Apply(config);
     }
@@ -138,6 +157,7 @@ internal sealed class ProxyRuntime : IAsyncDisposable
         Admin.Dispose();
         await _sweeper.DisposeAsync();
         await Pools.DisposeAsync();
+        await UserLookup.DisposeAsync();
         Draining.Dispose();
     }
 }

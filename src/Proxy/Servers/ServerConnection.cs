@@ -351,7 +351,7 @@ internal sealed class ServerConnection : IAsyncDisposable
                     throw new ServerConnectException($"server {Target.ServerName} offers no supported SASL mechanism ({string.Join(", ", request.Mechanisms)})");
                 }
 
-                scram = new ScramClientExchange(RequirePassword());
+                scram = Target.Scram is { } keys ? new ScramClientExchange(keys) : new ScramClientExchange(RequirePassword());
                 MessageWriter.WriteSaslInitialResponse(output, ScramServerExchange.Mechanism, scram.CreateClientFirst());
                 break;
             case AuthenticationRequestType.SaslContinue:

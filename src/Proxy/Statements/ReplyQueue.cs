@@ -44,13 +44,18 @@ internal enum ReplyTo : byte
 /// <param name="ClientName">The client's name for it, for errors that must name the client's statement.</param>
 /// <param name="Stamp">For a Parse or Describe of <paramref name="Statement"/> the server runs: what its success may be learned as.</param>
 /// <param name="Deallocations">For <see cref="ReplyAction.Retag"/>: which CommandCompletes of the reply must say DEALLOCATE.</param>
+/// <param name="Resets">
+/// The reply to a lone DISCARD ALL (Npgsql sends one ahead of the first command of every pooled connection it hands
+/// out): when the server is lost before answering, its effect holds all the same, so the proxy answers it with success.
+/// </param>
 internal readonly record struct PendingReply(
     ReplyTo To,
     ReplyAction Action,
     PreparedStatement? Statement = null,
     string? ClientName = null,
     KnowledgeStamp? Stamp = null,
-    DeallocationPlan? Deallocations = null);
+    DeallocationPlan? Deallocations = null,
+    bool Resets = false);
 
 /// <summary>
 /// The replies a server owes, in order, for a client whose statements are renamed: PgBouncer's "outstanding requests"

@@ -1,8 +1,8 @@
 namespace Sluice.Proxy.Transport;
 
 /// <summary>
-/// What the transport's byte streams (<see cref="PipeStream"/>, <see cref="SocketSender"/>) share: no seeking, and no
-/// synchronous reads or writes, which would block a socket thread.
+/// What the transport's byte streams (<see cref="PipeStream"/>) share: no seeking, and no synchronous reads or
+/// writes, which would block a socket thread.
 /// </summary>
 internal abstract class AsyncOnlyStream : Stream
 {

@@ -9,8 +9,8 @@ namespace Sluice.Proxy.Transport;
 /// with a zero-byte receive, so an idle connection holds no buffer and no pipe segment, only that one pending receive;
 /// when data arrives it rents a segment, takes what is there with a non-blocking receive and flushes. The receive pipe
 /// runs its continuations inline, so the reader (the session) runs on the thread that completed the receive. Sending
-/// has no loop: the output is a stream pipe writer whose flush sends straight into the socket
-/// (<see cref="SocketSender"/>) on the session's own thread. A relayed message crosses no thread on its way through.
+/// has no loop: the output's flush sends straight into the socket (<see cref="SocketPipeWriter"/>) on the session's
+/// own thread. A relayed message crosses no thread on its way through.
 /// </summary>
 internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPipe
 {
@@ -21,8 +21,6 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
     private static readonly TimeSpan LastSendTimeout = TimeSpan.FromSeconds(1);
 
     private static readonly PipeOptions DefaultReceiveOptions = ReceiveOptions(pool: null);
-
-    private static readonly StreamPipeWriterOptions DefaultSendOptions = SendOptions(pool: null);
 
     private readonly Pipe _receive;
     private readonly PipeWriter _send;
@@ -36,10 +34,10 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
     {
         _receive = new Pipe(pool is null ? DefaultReceiveOptions : ReceiveOptions(pool));
 
-        // Synchronous receives and sends return WouldBlock instead of waiting: the receive loop and SocketSender try
+        // Synchronous receives and sends return WouldBlock instead of waiting: the receive loop and the writer try
         // them first and wait asynchronously only when the socket has nothing to give or no room to take.
         socket.Blocking = false;
-        _send = PipeWriter.Create(new SocketSender(socket), pool is null ? DefaultSendOptions : SendOptions(pool));
+        _send = new SocketPipeWriter(socket, pool ?? MemoryPool<byte>.Shared);
         _receiveLoop = ReceiveLoopAsync();
     }
 
@@ -82,9 +80,6 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
         resumeWriterThreshold: 32 * 1024,
         minimumSegmentSize: MinimumReceiveSize,
         useSynchronizationContext: false);
-
-    private static StreamPipeWriterOptions SendOptions(MemoryPool<byte>? pool) =>
-        new(pool, minimumBufferSize: 4096, leaveOpen: true);
 
     private async Task ReceiveLoopAsync()
     {

@@ -23,11 +23,22 @@ internal sealed class SocketListener : IAsyncDisposable
 
     public IPEndPoint EndPoint { get; }
 
-    public static SocketListener Start(IPEndPoint endPoint, Func<Socket, Task> onAccepted)
+    /// <summary>Linux's SOL_SOCKET and SO_REUSEPORT (.NET has no name for the latter).</summary>
+    private const int SolSocket = 1;
+    private const int SoReusePort = 15;
+
+    public static SocketListener Start(IPEndPoint endPoint, Func<Socket, Task> onAccepted, bool reusePort = false)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
+            if (reusePort)
+            {
+                // SO_REUSEPORT: a second process (the new version in a rolling restart) binds the same port while this
+                // one drains; the kernel spreads new connections over every socket bound to it until this one closes.
+                socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
+            }
+
             if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
             {
                 socket.DualMode = endPoint.Address.Equals(IPAddress.IPv6Any);

@@ -76,6 +76,18 @@ public static class ServerTransitions
         };
     }
 
+    /// <summary>
+    /// One of the proxy's own connections to the server broke (a connection error, or 57P01/57P02/57P03: the server is
+    /// shutting down or restarting). Until a check says otherwise the server is down and takes no new transactions;
+    /// the caller has it checked at once. Not a check: <see cref="ServerState.Checks"/> and the time of the last check
+    /// stay, so that waiting for "the next check" still waits for a real one. A server already down stays as it is.
+    /// </summary>
+    public static ServerState Suspected(ServerState server, string error)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        return server.Health == ServerHealth.Down ? server : server with { Health = ServerHealth.Down, LastError = error };
+    }
+
     /// <summary>The write positions of the database's up primary (the first one, when fenced); empty without one.</summary>
     private static ImmutableArray<WalSample> ReferenceHistory(DatabaseTopology database, ServerState replica)
     {

@@ -102,6 +102,12 @@ public sealed class TopologySnapshot
     public TopologySnapshot RecordFailure(string database, string server, string error, DateTimeOffset at) =>
         Update(database, server, (state, _) => ServerTransitions.Failed(state, error, at, Settings));
 
+    /// <summary>The proxy lost a connection to <paramref name="server"/> (see <see cref="ServerTransitions.Suspected"/>); this snapshot when nothing changes.</summary>
+    public TopologySnapshot RecordSuspect(string database, string server, string error) =>
+        Find(database)?.Find(server) is { Health: not ServerHealth.Down }
+            ? Update(database, server, (state, _) => ServerTransitions.Suspected(state, error))
+            : this;
+
     private TopologySnapshot Update(string database, string server, Func<ServerState, DatabaseTopology, ServerState> change)
     {
         if (!_index.TryGetValue(database, out var i) || Databases[i].Find(server) is not { } state)

@@ -31,6 +31,9 @@ internal static partial class RoutingTestSupport
         HealthCheckInterval = HealthCheckInterval,
         MaxReplicaLag = TimeSpan.FromSeconds(2),
         BanTime = TimeSpan.FromSeconds(1),
+
+        // Tests that take the primary away expect the no-primary error soon; failover tests set their own wait.
+        FailoverWait = TimeSpan.FromSeconds(1),
     };
 
     public static ILoggerFactory Logging(ITestOutputHelper output) =>

@@ -1,16 +1,3 @@
-using System.Buffers;
-using System.Buffers.Binary;
-using System.Collections.Concurrent;
-using System.IO.Pipelines;
-using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
-using Sluice.Protocol.Framing;
-using Sluice.Protocol.Messages;
-using Sluice.Proxy.Clients;
-using Sluice.Proxy.Configuration;
-using Sluice.Proxy.Runtime;
-using Sluice.Proxy.Transport;
-
 namespace Sluice.Proxy.Tests.Clients;
 
 /// <summary>
@@ -36,27 +23,11 @@ public sealed class RelayInterleavingTests : IAsyncLifetime
         servers = [ { host = "127.0.0.1", port = 5432, role = "primary" } ]
         """;
 
-    private readonly ProxyRuntime _runtime = new(ConfigLoader.Parse(Config, "proxy.toml"), NullLoggerFactory.Instance);
-    private readonly ConcurrentQueue<Task> _running = new();
-    private int _backends;
+    private readonly InMemoryProxy _proxy = new(Config);
 
-    public Task InitializeAsync()
-    {
-        _runtime.Pools.OpenConnection = (_, _) =>
-        {
-            var (proxySide, serverSide) = InMemoryConnection.CreatePair();
-            _running.Enqueue(Task.Run(() => Backend.ServeAsync(serverSide, Interlocked.Increment(ref _backends))));
-            return ValueTask.FromResult<DuplexConnection>(proxySide);
-        };
-        return Task.CompletedTask;
-    }
+    public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        // Closing the pools says Terminate to the backends; every loop this test started must then have ended cleanly.
-        await _runtime.DisposeAsync();
-        await Task.WhenAll(_running).WaitAsync(TimeSpan.FromSeconds(10));
-    }
+    public async Task DisposeAsync() => await _proxy.DisposeAsync();
 
     [Fact]
     public async Task A_server_answering_inside_the_clients_flush_goes_back_to_the_pool_once()
@@ -70,9 +41,9 @@ public sealed class RelayInterleavingTests : IAsyncLifetime
             Assert.Equal($"second {n}", await second.QueryAsync($"second {n}"));
         }
 
-        var pool = Assert.Single(_runtime.Pools.Pools);
+        var pool = Assert.Single(_proxy.Runtime.Pools.Pools);
         Assert.Equal(1, pool.TotalCount);
-        Assert.Equal(1, _backends);
+        Assert.Equal(1, _proxy.Backends);
     }
 
     [Fact]
@@ -84,25 +55,17 @@ public sealed class RelayInterleavingTests : IAsyncLifetime
 
         // The second client waits for the only server, held by the first one's transaction.
         var waiting = second.QueryAsync("second");
-        var pool = Assert.Single(_runtime.Pools.Pools);
+        var pool = Assert.Single(_proxy.Runtime.Pools.Pools);
         await WaitUntilAsync(() => pool.WaitingCount == 1);
 
         // COMMIT's ReadyForQuery ends the lease inside the first client's pump; the waiter is handed the server there.
         Assert.Equal("COMMIT", await first.QueryAsync("COMMIT"));
         Assert.Equal("second", await waiting);
         Assert.Equal("first again", await first.QueryAsync("first again"));
-        Assert.Equal(1, _backends);
+        Assert.Equal(1, _proxy.Backends);
     }
 
-    private async Task<WireClient> ConnectAsync()
-    {
-        var (proxySide, clientSide) = InMemoryConnection.CreatePair();
-        var session = new ClientSession(_runtime, proxySide);
-        _running.Enqueue(Task.Run(session.RunAsync));
-        var client = new WireClient(clientSide);
-        await client.LoginAsync();
-        return client;
-    }
+    private Task<InMemoryWireClient> ConnectAsync() => _proxy.ConnectAsync();
 
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
@@ -113,158 +76,5 @@ public sealed class RelayInterleavingTests : IAsyncLifetime
         }
 
         Assert.True(condition());
-    }
-
-    /// <summary>A client speaking the frontend protocol over one in-memory end.</summary>
-    private sealed class WireClient(InMemoryConnection end) : IAsyncDisposable
-    {
-        public async Task LoginAsync()
-        {
-            MessageWriter.WriteStartupMessage(end.Output, [new("user", "app"), new("database", "db")]);
-            await end.Output.FlushAsync();
-            while ((await Frames.ReadAsync(end.Input)).Code != (byte)'Z')
-            {
-            }
-        }
-
-        /// <summary>Sends a simple Query; returns its CommandComplete tag, or the error's SQLSTATE and message.</summary>
-        public async Task<string> QueryAsync(string sql)
-        {
-            MessageWriter.WriteQuery(end.Output, sql);
-            await end.Output.FlushAsync();
-            var answer = "";
-            while (true)
-            {
-                var (code, payload) = await Frames.ReadAsync(end.Input);
-                switch (code)
-                {
-                    case (byte)'C':
-                        answer = Encoding.UTF8.GetString(payload).TrimEnd('\0');
-                        break;
-                    case (byte)'E':
-                        answer = "error: " + Encoding.UTF8.GetString(payload).Replace('\0', ' ');
-                        break;
-                    case (byte)'Z':
-                        return answer;
-                }
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            MessageWriter.WriteTerminate(end.Output);
-            await end.Output.FlushAsync();
-            await end.DisposeAsync();
-        }
-    }
-
-    /// <summary>
-    /// The server side of a backend connection: logs in with trust and answers each simple Query with its own text as
-    /// the command tag. BEGIN opens a transaction block and COMMIT ends it, as the ReadyForQuery status says.
-    /// </summary>
-    private static class Backend
-    {
-        public static async Task ServeAsync(InMemoryConnection end, int processId)
-        {
-            var input = end.Input;
-            var output = end.Output;
-            await ReadStartupAsync(input, output);
-            MessageWriter.WriteAuthenticationOk(output);
-            MessageWriter.WriteParameterStatus(output, "server_version", "15.0");
-            MessageWriter.WriteBackendKeyData(output, processId, 42);
-            MessageWriter.WriteReadyForQuery(output, TransactionStatus.Idle);
-            await output.FlushAsync();
-            var status = TransactionStatus.Idle;
-            while (true)
-            {
-                (byte Code, byte[] Payload) frame;
-                try
-                {
-                    frame = await Frames.ReadAsync(input);
-                }
-                catch (EndOfStreamException)
-                {
-                    return;
-                }
-
-                if (frame.Code != (byte)'Q')
-                {
-                    return;
-                }
-
-                var sql = Encoding.UTF8.GetString(frame.Payload).TrimEnd('\0');
-                status = sql switch
-                {
-                    "BEGIN" => TransactionStatus.InTransaction,
-                    "COMMIT" => TransactionStatus.Idle,
-                    _ => status,
-                };
-                MessageWriter.WriteCommandComplete(output, sql);
-                MessageWriter.WriteReadyForQuery(output, status);
-                await output.FlushAsync();
-            }
-        }
-
-        /// <summary>Reads the startup message, refusing an SSLRequest before it with 'N' as a server without TLS does.</summary>
-        private static async Task ReadStartupAsync(PipeReader input, PipeWriter output)
-        {
-            const int SslRequestCode = 80877103;
-            while (true)
-            {
-                var result = await input.ReadAsync();
-                var buffer = result.Buffer;
-                if (buffer.Length >= 8)
-                {
-                    var prefix = buffer.Slice(0, 8).ToArray();
-                    var length = BinaryPrimitives.ReadInt32BigEndian(prefix);
-                    if (buffer.Length >= length)
-                    {
-                        input.AdvanceTo(buffer.GetPosition(length));
-                        if (BinaryPrimitives.ReadInt32BigEndian(prefix.AsSpan(4)) != SslRequestCode)
-                        {
-                            return;
-                        }
-
-                        MessageWriter.WriteSingleByte(output, (byte)'N');
-                        await output.FlushAsync();
-                        continue;
-                    }
-                }
-
-                if (result.IsCompleted)
-                {
-                    throw new EndOfStreamException();
-                }
-
-                input.AdvanceTo(buffer.Start, buffer.End);
-            }
-        }
-    }
-
-    private static class Frames
-    {
-        public static async Task<(byte Code, byte[] Payload)> ReadAsync(PipeReader input)
-        {
-            while (true)
-            {
-                var result = await input.ReadAsync();
-                var buffer = result.Buffer;
-                if (FrameReader.TryReadHeader(buffer, FrameReader.DefaultMaxFrameLength, out var header) == ReadStatus.Ok
-                    && buffer.Length >= header.FrameLength)
-                {
-                    var payload = buffer.Slice(FrameHeader.Size, header.PayloadLength).ToArray();
-                    input.AdvanceTo(buffer.GetPosition(header.FrameLength));
-                    return (header.Code, payload);
-                }
-
-                if (result.IsCompleted)
-                {
-                    input.AdvanceTo(buffer.Start, buffer.End);
-                    throw new EndOfStreamException();
-                }
-
-                input.AdvanceTo(buffer.Start, buffer.End);
-            }
-        }
     }
 }

@@ -38,4 +38,34 @@ public sealed class SessionTextTests
         parameters.Initialize(server, [new("application_name", "x")]);
         Assert.Null(parameters.BuildSyncSql(server, new Dictionary<string, string>()));
     }
+
+    [Fact]
+    public void Sessions_that_start_alike_share_one_baseline_and_a_change_stays_with_its_session()
+    {
+        var server = new Dictionary<string, string> { ["application_name"] = "", ["TimeZone"] = "UTC", ["server_version"] = "15" };
+        var first = new SessionParameters();
+        var second = new SessionParameters();
+        first.Initialize(server, [new("user", "app"), new("application_name", "web"), new("options", "-c search_path=s1")]);
+        second.Initialize(server, [new("user", "other"), new("application_name", "web"), new("options", "-c search_path=s1")]);
+        Assert.Same(first.Values, second.Values);
+        Assert.False(first.TryGet("server_version", out _));
+
+        first.Set("TimeZone", "Europe/Paris");
+        first.Set("search_path", "s2");
+        Assert.Equal("Europe/Paris", first.Values["TimeZone"]);
+        Assert.Equal("UTC", second.Values["TimeZone"]);
+        Assert.Equal("s1", second.Values["search_path"]);
+
+        first.Reset("search_path");
+        Assert.Equal("s1", first.Values["search_path"]);
+        first.Set("work_mem", "64MB");
+        first.Reset("work_mem");
+        Assert.False(first.TryGet("work_mem", out _));
+
+        first.ResetAllExcept(name => name == "TimeZone");
+        Assert.Equal("Europe/Paris", first.Values["TimeZone"]);
+        first.ResetAll();
+        Assert.Same(second.Values, first.Values);
+        Assert.Equal([new("application_name", "web"), new("search_path", "s1")], first.StartupSettings);
+    }
 }

@@ -146,6 +146,7 @@ public sealed class ConfigLoaderTests
             load_balancing = "round_robin"
             read_consistency = "session"
             max_read_wait = "20ms"
+            failover_wait = "12s"
             read_your_writes = true
 
             [[users]]
@@ -231,6 +232,7 @@ public sealed class ConfigLoaderTests
                 ReadYourWrites = true,
                 ReadConsistency = ReadConsistency.Session,
                 MaxReadWait = TimeSpan.FromMilliseconds(20),
+                FailoverWait = TimeSpan.FromSeconds(12),
             },
             config.Routing);
         Assert.Equal(

@@ -103,7 +103,7 @@ public sealed partial class ConfigReferenceTests
     [GeneratedRegex(@"^\| `(?<key>[a-z_]+)` \|")]
     private static partial Regex DocsRow();
 
-    [GeneratedRegex(@"^\[\[?(?<name>[a-z_.]+)\]\]?")]
+    [GeneratedRegex(@"^(#\s*)?\[\[?(?<name>[a-z_.]+)\]\]?")]
     private static partial Regex TomlHeader();
 
     /// <summary>"key = value" or, for a key the example leaves unset, "# key = value".</summary>

@@ -42,6 +42,7 @@ public sealed class ShowConfigTests
         Assert.Equal(["server.listen", "127.0.0.1:6432", "127.0.0.1:6432", "no", "restart"], rows["server.listen"]);
         Assert.Equal(["routing.read_consistency", "lag_budget", "causal", "yes", "running clients"], rows["routing.read_consistency"]);
         Assert.Equal(["routing.max_read_wait", "5ms", "5ms", "yes", "running clients"], rows["routing.max_read_wait"]);
+        Assert.Equal(["routing.failover_wait", "5s", "5s", "yes", "running clients"], rows["routing.failover_wait"]);
     }
 
     [Fact]

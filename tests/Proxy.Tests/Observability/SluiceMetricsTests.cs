@@ -362,6 +362,8 @@ public sealed class SluiceMetricsTests
             "sluice_client_connections gauge",
             "sluice_clients_pinned gauge",
             "sluice_errors_total counter",
+            "sluice_failover_wait_seconds histogram",
+            "sluice_failovers_total counter",
             "sluice_metrics_collect_errors_total counter",
             "sluice_metrics_dropped_measurements_total counter",
             "sluice_pool_waiting_clients gauge",

@@ -142,4 +142,39 @@ public sealed class HealthTransitionTests
         Assert.Equal(ServerHealth.Up, before.Find(Database)!.Find(Replica1)!.Health);
         Assert.Equal(ServerHealth.Down, topology[Replica1].Health);
     }
+
+    [Fact]
+    public void A_suspected_primary_takes_no_writes_until_a_check_passes_and_suspicion_is_no_check()
+    {
+        var topology = new TopologyBuilder().Healthy();
+        var checks = topology[Primary].Checks;
+        var lastCheck = topology[Primary].LastCheckAt;
+
+        var suspected = topology.Snapshot.RecordSuspect(Database, Primary, "terminating connection due to administrator command");
+        var primary = suspected.Find(Database)!.Find(Primary)!;
+
+        Assert.Equal(ServerHealth.Down, primary.Health);
+        Assert.Equal("terminating connection due to administrator command", primary.LastError);
+        Assert.Equal(checks, primary.Checks);
+        Assert.Equal(lastCheck, primary.LastCheckAt);
+        Assert.Null(primary.BannedUntil);
+        Assert.Equal(SelectionStatus.NoPrimary, suspected.Select(Database, RouteKind.Write).Status);
+
+        // A check that passes lifts it at once.
+        var checkedAgain = suspected.RecordCheck(Database, Primary, ServerProbe.Primary(new Lsn(0x2000)), topology.Now);
+        Assert.Equal(Primary, checkedAgain.Select(Database, RouteKind.Write).Server?.Name);
+    }
+
+    [Fact]
+    public void A_suspected_replica_gets_no_reads_and_suspecting_a_down_or_unknown_server_changes_nothing()
+    {
+        var topology = new TopologyBuilder().Healthy();
+        var suspected = topology.Snapshot.RecordSuspect(Database, Replica1, "connection reset");
+        Assert.NotEqual(Replica1, suspected.Select(Database, RouteKind.Read).Server?.Name);
+        Assert.NotEqual(Replica1, suspected.Select(Database, RouteKind.Read).Server?.Name);
+
+        Assert.Same(suspected, suspected.RecordSuspect(Database, Replica1, "again"));
+        Assert.Same(suspected, suspected.RecordSuspect(Database, "127.0.0.1:9999", "not configured"));
+        Assert.Same(suspected, suspected.RecordSuspect("other", Primary, "not configured"));
+    }
 }

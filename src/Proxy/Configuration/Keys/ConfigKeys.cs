@@ -1,3 +1,4 @@
+using Sluice.Proxy.Peering;
 using static Sluice.Proxy.Configuration.Keys.ConfigValues;
 using static Sluice.Proxy.Configuration.Keys.ReloadEffect;
 
@@ -18,7 +19,12 @@ internal static class ConfigKeys
         .Key("admin_database", NonEmptyText, s => s.AdminDatabase, (s, v) => s with { AdminDatabase = v }, NewClients, "virtual database of the admin console")
         .Key("admin_users", TextList, s => s.AdminUsers, (s, v) => s with { AdminUsers = v }, NewClients, "users allowed on the admin console")
         .Key("shutdown_timeout", Duration(), s => s.ShutdownTimeout, (s, v) => s with { ShutdownTimeout = v }, Running, "SIGTERM/SIGINT: how long running transactions may go on")
-        .Key("allow", CidrBlocks, s => s.Allow, (s, v) => s with { Allow = v }, NewClients, "CIDR allowlist of client addresses, e.g. [\"127.0.0.0/8\", \"::1/128\"]; empty = everyone");
+        .Key("allow", CidrBlocks, s => s.Allow, (s, v) => s with { Allow = v }, NewClients, "CIDR allowlist of client addresses, e.g. [\"127.0.0.0/8\", \"::1/128\"]; empty = everyone")
+        .Key("auth_user", Text, s => s.AuthUser, (s, v) => s with { AuthUser = v }, NewClients, "a [[users]] entry (with a plain password or none) as whom users missing from this file are looked up in PostgreSQL with auth_query; \"\" = no look-ups")
+        .Key("auth_query", NonEmptyText, s => s.AuthQuery, (s, v) => s with { AuthQuery = v }, NewClients, "returns (name, password hash or SCRAM verifier) for the user name $1, run on the database's primary; keep it schema-qualified")
+        .Key("auth_cache_ttl", Duration(), s => s.AuthCacheTtl, (s, v) => s with { AuthCacheTtl = v }, NewClients, "how long a looked-up user, or its absence, is believed; a dropped role or changed password takes effect after this; \"0\" = ask on every login")
+        .Key("peer_id", Integer(0, PeerCancelKeys.MaxPeerId), s => s.PeerId, (s, v) => s with { PeerId = v }, Restart, "this instance's id in [[peers]], carried in its cancel keys so another instance can forward a cancel here; 0 = no peering")
+        .Key("reuse_port", Bool, s => s.ReusePort, (s, v) => s with { ReusePort = v }, Restart, "SO_REUSEPORT on the listeners: a new process may bind the port while the old one drains (rolling restart); default true on Linux");
 
     public static ConfigKeyGroup<TlsSection> Tls { get; } = Section("tls", "TLS towards clients (SSLRequest is answered 'N' when off) and towards servers", config => config.Tls)
         .Key("mode", Enum(ConfigNames.TlsMode), t => t.Mode, (t, v) => t with { Mode = v }, NewClients, "towards clients; allow and require need cert_file and key_file")
@@ -60,6 +66,7 @@ internal static class ConfigKeys
         .Key("load_balancing", Enum(ConfigNames.LoadBalancing), r => r.LoadBalancing, (r, v) => r with { LoadBalancing = v }, Running, "how reads are spread over the replicas")
         .Key("read_consistency", Enum(ConfigNames.ReadConsistency), r => r.ReadConsistency, (r, v) => r with { ReadConsistency = v }, Running, "what a replica read sees: every write completed through this Sluice before it (causal), the client's own (session), or only what the lag budget allows (lag_budget)")
         .Key("max_read_wait", Duration(), r => r.MaxReadWait, (r, v) => r with { MaxReadWait = v }, Running, "how long a read may wait for a replica to catch up before it goes to the primary")
+        .Key("failover_wait", Duration(), r => r.FailoverWait, (r, v) => r with { FailoverWait = v }, Running, "a transaction that needs the primary while there is none (or whose server login failed) waits this long for a writable one, then gets 08006; \"0\" = fail at once")
         .Key("read_your_writes", Bool, r => r.ReadYourWrites, (r, v) => r with { ReadYourWrites = v }, Running, "older spelling of read_consistency = \"session\"");
 
     public static ConfigKeyGroup<UserConfig> Users { get; } = new ConfigKeyGroup<UserConfig>(
@@ -82,7 +89,7 @@ internal static class ConfigKeys
     public static ConfigKeyGroup<DatabaseConfig> Databases { get; } = new ConfigKeyGroup<DatabaseConfig>(
             "databases", "one [[databases]] table per database clients may connect to", () => new DatabaseConfig { Name = "" },
             config => config.Databases.Select(database => ($"databases.{database.Name}", database)), isEntry: true)
-        .Custom("name", NonEmptyText.Type, null, _ => null, NewClients, "the name clients connect to; unique")
+        .Custom("name", NonEmptyText.Type, null, _ => null, NewClients, "the name clients connect to; unique; \"*\" serves every name no other entry has, as the same database name on its servers")
         .Override("backend_database", NonEmptyText, d => d.BackendDatabase, (d, v) => d with { BackendDatabase = v }, "name", NewClients, "the database name on the servers")
         .Override("pool_size", Integer(1), d => d.PoolSize, (d, v) => d with { PoolSize = v }, "[pool] size", Running, "overrides [pool] size")
         .Override("min_pool_size", Integer(0), d => d.MinPoolSize, (d, v) => d with { MinPoolSize = v }, "[pool] min_size", Running, "overrides [pool] min_size")
@@ -90,6 +97,8 @@ internal static class ConfigKeys
         .Override("max_client_connections", Integer(0), d => d.MaxClientConnections, (d, v) => d with { MaxClientConnections = v }, "0 (no cap)", NewClients, "client connections of this database; over it: FATAL 53300 naming the database")
         .Override("max_server_connections", Integer(0), d => d.MaxServerConnections, (d, v) => d with { MaxServerConnections = v }, "0 (no cap)", Running, "this database's server connections on one server, across users and pools; waiting for one is bounded by checkout_timeout")
         .Override("reserve_pool_size", Integer(0), d => d.ReservePoolSize, (d, v) => d with { ReservePoolSize = v }, "[pool] reserve_pool_size", Running, "overrides [pool] reserve_pool_size")
+        .Override("auth_user", Text, d => d.AuthUser, (d, v) => d with { AuthUser = v }, "[server] auth_user", NewClients, "overrides [server] auth_user; \"\" = no look-ups for this database")
+        .Override("auth_query", NonEmptyText, d => d.AuthQuery, (d, v) => d with { AuthQuery = v }, "[server] auth_query", NewClients, "overrides [server] auth_query")
         .Custom(
             "servers", "array of server tables", null,
             d => string.Join(", ", d.Servers.Select(s => $"{s.Name} {ConfigNames.ServerRole.Format(s.Role)}")),
@@ -103,8 +112,15 @@ internal static class ConfigKeys
         .Key("port", Integer(1, 65535), s => s.Port, (s, v) => s with { Port = v }, Running, "its port")
         .Key("role", Enum(ConfigNames.ServerRole), s => s.Role, (s, v) => s with { Role = v }, Running, "auto: found by pg_is_in_recovery(); at most one primary");
 
+    public static ConfigKeyGroup<PeerConfig> Peers { get; } = new ConfigKeyGroup<PeerConfig>(
+            "peers", "one [[peers]] table per other Sluice instance of the same service (cancel forwarding)", () => new PeerConfig { Host = "" },
+            config => config.Peers.Select(peer => ($"peers.{peer.Id}", peer)), isEntry: true)
+        .Custom("id", "integer (1 to " + PeerCancelKeys.MaxPeerId + ")", null, _ => null, Running, "its [server] peer_id; unique")
+        .Custom("host", NonEmptyText.Type, null, p => p.Host, Running, "host name or address of its PostgreSQL-protocol listener")
+        .Key("port", Integer(1, 65535), p => p.Port, (p, v) => p with { Port = v }, Running, "its port");
+
     /// <summary>Every table of proxy.toml, in the order the docs and SHOW CONFIG list them.</summary>
-    public static IReadOnlyList<ConfigKeyGroup> All { get; } = [Server, Tls, Pool, Limits, Routing, Users, Databases, Servers];
+    public static IReadOnlyList<ConfigKeyGroup> All { get; } = [Server, Tls, Pool, Limits, Routing, Users, Databases, Servers, Peers];
 
     private static ConfigKeyGroup<TSection> Section<TSection>(string name, string help, Func<ProxyConfig, TSection> of)
         where TSection : class, new() =>

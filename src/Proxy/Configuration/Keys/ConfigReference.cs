@@ -20,7 +20,7 @@ internal static class ConfigReference
         {
             var header = group.Name switch
             {
-                "users" or "databases" => $"[[{group.Name}]]",
+                "users" or "databases" or "peers" => $"[[{group.Name}]]",
                 "databases.servers" => "[[databases]] servers = [ { ... } ]",
                 _ => $"[{group.Name}]",
             };
