@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Sluice.Integration.Tests.Fixtures;
+using Sluice.Integration.Tests.Support;
 using Sluice.Integration.Tests.Operations;
 using Xunit.Abstractions;
 
@@ -22,7 +23,7 @@ public sealed partial class RollingRestartTests(PostgresFixture fixture, ITestOu
     [Fact]
     public async Task Pgbench_connecting_per_transaction_loses_nothing_while_the_process_is_replaced()
     {
-        await PrepareDatabaseAsync();
+        await PgbenchDatabase.EnsureAsync(fixture, Database);
         var directory = Tool.TempDirectory();
         try
         {
@@ -57,7 +58,7 @@ public sealed partial class RollingRestartTests(PostgresFixture fixture, ITestOu
             Assert.Equal(0, old.ExitCode);
             Assert.True(run.Succeeded, text);
             Assert.DoesNotMatch("aborted", text);
-            var failed = FailedTransactions().Match(text);
+            var failed = PgbenchDatabase.FailedTransactions().Match(text);
             Assert.True(!failed.Success || failed.Groups[1].Value == "0", text);
             var processed = int.Parse(Processed().Match(text).Groups[1].Value, CultureInfo.InvariantCulture);
             Assert.True(processed >= 100, $"only {processed} transactions");
@@ -95,23 +96,6 @@ public sealed partial class RollingRestartTests(PostgresFixture fixture, ITestOu
         servers = [ {"{"} host = "127.0.0.1", port = {fixture.PrimaryPort}, role = "primary" {"}"} ]
 
         """);
-
-    private async Task PrepareDatabaseAsync()
-    {
-        if (await fixture.Cluster.ExecuteOnPrimaryAsync($"SELECT 1 FROM pg_database WHERE datname = '{Database}'") != "1")
-        {
-            await fixture.Cluster.ExecuteOnPrimaryAsync($"CREATE DATABASE {Database}");
-        }
-
-        var init = await fixture.RunPgbenchAsync(
-            ["-i", "-q", "-s", "1", "-h", "127.0.0.1", "-p", fixture.PrimaryPort.ToString(CultureInfo.InvariantCulture), "-U", fixture.Cluster.Superuser, Database],
-            fixture.Cluster.SuperuserPassword,
-            TimeSpan.FromSeconds(120));
-        Assert.True(init.Succeeded, init.StandardError);
-    }
-
-    [GeneratedRegex(@"number of failed transactions: (\d+)")]
-    private static partial Regex FailedTransactions();
 
     [GeneratedRegex(@"number of transactions actually processed: (\d+)")]
     private static partial Regex Processed();

@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Sluice.Integration.Tests.Fixtures;
+using Sluice.Integration.Tests.Support;
 using Sluice.Proxy.Configuration;
 
 namespace Sluice.Integration.Tests.TransactionMode;
@@ -22,7 +22,7 @@ public sealed partial class PgbenchTests(PostgresFixture fixture)
     [InlineData("prepared")]
     public async Task Fifty_pgbench_clients_over_a_pool_of_five_commit_every_transaction_with_consistent_totals(string protocol)
     {
-        await PrepareDatabaseAsync();
+        await PgbenchDatabase.EnsureAsync(fixture, Database);
         await using var proxy = await StartAsync(poolSize: 5, TimeSpan.FromSeconds(60));
         var user = fixture.Cluster.Superuser;
 
@@ -39,7 +39,7 @@ public sealed partial class PgbenchTests(PostgresFixture fixture)
         Assert.True(run.Succeeded, output);
         const int Expected = Clients * TransactionsPerClient;
         Assert.Matches($"number of transactions actually processed: {Expected}/{Expected}", output);
-        var failed = FailedTransactions().Match(output);
+        var failed = PgbenchDatabase.FailedTransactions().Match(output);
         Assert.True(!failed.Success || failed.Groups[1].Value == "0", output);
 
         var totals = await fixture.Cluster.ExecuteAsync(fixture.PrimaryPort, """
@@ -68,7 +68,7 @@ public sealed partial class PgbenchTests(PostgresFixture fixture)
     [InlineData("select-only", 40, 2, PoolMode.Statement)]
     public async Task Pgbench_prepared_with_two_threads_and_fewer_servers_than_clients_fails_nothing(string script, int clients, int poolSize, PoolMode mode)
     {
-        await PrepareDatabaseAsync();
+        await PgbenchDatabase.EnsureAsync(fixture, Database);
 
         // Well above any honest wait on a loaded machine; a thread waiting on its own clients waits forever, so hits it.
         await using var proxy = await StartAsync(poolSize, TimeSpan.FromSeconds(20), mode);
@@ -81,7 +81,7 @@ public sealed partial class PgbenchTests(PostgresFixture fixture)
         var output = run.StandardOutput + run.StandardError;
         Assert.True(run.Succeeded, output);
         Assert.DoesNotContain("aborted", output, StringComparison.OrdinalIgnoreCase);
-        var failed = FailedTransactions().Match(output);
+        var failed = PgbenchDatabase.FailedTransactions().Match(output);
         Assert.True(!failed.Success || failed.Groups[1].Value == "0", output);
         Assert.Matches(@"number of transactions actually processed: [1-9]\d*", output);
     }
@@ -99,21 +99,4 @@ public sealed partial class PgbenchTests(PostgresFixture fixture)
             }),
         });
     }
-
-    private async Task PrepareDatabaseAsync()
-    {
-        if (await fixture.Cluster.ExecuteOnPrimaryAsync($"SELECT 1 FROM pg_database WHERE datname = '{Database}'") != "1")
-        {
-            await fixture.Cluster.ExecuteOnPrimaryAsync($"CREATE DATABASE {Database}");
-        }
-
-        var init = await fixture.RunPgbenchAsync(
-            ["-i", "-q", "-s", "1", "-h", "127.0.0.1", "-p", fixture.PrimaryPort.ToString(CultureInfo.InvariantCulture), "-U", fixture.Cluster.Superuser, Database],
-            fixture.Cluster.SuperuserPassword,
-            TimeSpan.FromSeconds(120));
-        Assert.True(init.Succeeded, init.StandardError);
-    }
-
-    [GeneratedRegex(@"number of failed transactions: (\d+)")]
-    private static partial Regex FailedTransactions();
 }
