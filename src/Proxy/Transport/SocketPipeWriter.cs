@@ -241,11 +241,10 @@ internal sealed class SocketPipeWriter : PipeWriter
     private void EndFlush()
     {
         _flushing = false;
-        _unflushed = 0;
         ReleaseBlocks();
     }
 
-    /// <summary>Every block back to the pool: sent, or never to be sent.</summary>
+    /// <summary>Every block back to the pool: sent, or never to be sent (then nothing is left to flush either).</summary>
     private void ReleaseBlocks()
     {
         if (_filled is { Count: > 0 } filled)
@@ -261,5 +260,6 @@ internal sealed class SocketPipeWriter : PipeWriter
         _current?.Dispose();
         _current = null;
         _currentLength = 0;
+        _unflushed = 0;
     }
 }

@@ -167,6 +167,24 @@ public sealed class SocketTransportTests
         }
     }
 
+    [Fact]
+    public async Task Bytes_written_but_abandoned_by_a_failed_completion_are_neither_sent_nor_kept()
+    {
+        using var pair = await SocketPair.CreateAsync();
+        var pool = new CountingPool();
+        await using var connection = new SocketDuplexConnection(pair.Accepted, pool);
+
+        connection.Output.Write(new byte[100]);
+        Assert.Equal(100, connection.Output.UnflushedBytes);
+        await connection.Output.CompleteAsync(new IOException("the session failed"));
+
+        Assert.Equal(0, connection.Output.UnflushedBytes);
+        Assert.Equal(0, pool.Outstanding);
+        var flush = await connection.Output.FlushAsync();
+        Assert.False(flush.IsCanceled);
+        Assert.Throws<InvalidOperationException>(() => connection.Output.GetSpan());
+    }
+
     /// <summary>A memory pool over the shared array pool that counts what is out.</summary>
     private sealed class CountingPool : MemoryPool<byte>
     {
