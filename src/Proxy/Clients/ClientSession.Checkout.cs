@@ -111,6 +111,7 @@ internal sealed partial class ClientSession
             lock (_linkLock)
             {
                 _lease = lease;
+                _servedOnce = true;
             }
 
             _pump = PumpAsync(lease);

@@ -147,6 +147,12 @@ public sealed partial class ProxyServer : IAsyncDisposable
             while (!_runtime.Sessions.IsEmpty && (timeout <= TimeSpan.Zero || Stopwatch.GetElapsedTime(started) < timeout) && !cancellationToken.IsCancellationRequested)
             {
                 await Task.Delay(50, CancellationToken.None);
+
+                // Asked again: a client that logged in just before the drain and has stayed quiet since is closed now.
+                foreach (var session in _runtime.Sessions.Keys)
+                {
+                    session.RequestShutdown();
+                }
             }
 
             foreach (var session in _runtime.Sessions.Keys)

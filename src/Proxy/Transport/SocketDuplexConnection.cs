@@ -92,7 +92,9 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
             var moreLikely = false;
             while (true)
             {
-                if (!moreLikely)
+                // After a receive that filled its segment, more is likely waiting; but renting a segment to find out
+                // would keep it rented while the connection sits idle, so ask the socket first.
+                if (!moreLikely || Socket.Available == 0)
                 {
                     // Idle: wait for readability without a buffer. Completes with 0 both for "data is there" and for
                     // end of stream; the receive below tells them apart.
@@ -103,8 +105,8 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
                 var received = Socket.Receive(memory.Span, SocketFlags.None, out var socketError);
                 if (socketError == SocketError.WouldBlock)
                 {
-                    // Nothing after all (the last receive filled its segment exactly): wait again. The segment stays
-                    // rented until data comes, which only happens after a receive of exactly the segment's size.
+                    // Nothing after all (a readiness report with no data behind it): wait again. The segment stays
+                    // rented until data comes.
                     moreLikely = false;
                     continue;
                 }

@@ -168,6 +168,35 @@ public sealed class SocketTransportTests
     }
 
     [Fact]
+    public async Task A_receive_that_fills_its_segment_exactly_leaves_no_segment_rented()
+    {
+        using var pair = await SocketPair.CreateAsync();
+        var pool = new CountingPool();
+        await using var connection = new SocketDuplexConnection(pair.Accepted, pool);
+
+        // 4,096 bytes fill the first segment to the byte, which makes "more is coming" the likely guess; when nothing
+        // more comes the connection must not keep a second segment rented to find that out.
+        await pair.Peer.SendAsync(new byte[4096]);
+        var received = 0;
+        while (received < 4096)
+        {
+            var result = await connection.Input.ReadAsync();
+            received += (int)result.Buffer.Length;
+            connection.Input.AdvanceTo(result.Buffer.End);
+        }
+
+        // The read above ran inline inside the receive loop's flush; give the loop time to go back to waiting.
+        await Task.Delay(200);
+        Assert.Equal(0, pool.Outstanding);
+
+        // And it still receives what comes later.
+        await pair.Peer.SendAsync(new byte[10]);
+        var next = await connection.Input.ReadAsync();
+        Assert.Equal(10, next.Buffer.Length);
+        connection.Input.AdvanceTo(next.Buffer.End);
+    }
+
+    [Fact]
     public async Task Bytes_written_but_abandoned_by_a_failed_completion_are_neither_sent_nor_kept()
     {
         using var pair = await SocketPair.CreateAsync();
