@@ -1,0 +1,397 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Threading.Tasks.Sources;
+
+namespace Sluice.Proxy.Transport.Epoll;
+
+/// <summary>
+/// The receiving half of an epoll-registered socket as a <see cref="PipeReader"/> that receives itself: there is no
+/// Pipe and no receive loop in between. A read takes what is buffered; when the reader needs more and the loop has
+/// reported the socket readable it receives right away on the reader's thread; otherwise it parks, and the loop
+/// thread receives and completes the read inline when the next edge comes. Arrays are rented only to receive into and
+/// go back to the pool as soon as the reader consumes their bytes, so an idle connection holds no buffer — and
+/// because nothing receives until the reader asks, unread input waits in the kernel's socket buffer (which is also
+/// the back-pressure).
+/// <para>
+/// One reader at a time, as for any PipeReader; the loop thread only receives for a reader it has taken from the
+/// parked state (<see cref="ReadinessSignal"/>), so reader and loop never receive at once.
+/// </para>
+/// </summary>
+internal sealed class EpollPipeReader : PipeReader, IValueTaskSource<ReadResult>
+{
+    /// <summary>Smallest array a receive gets.</summary>
+    private const int ReceiveSize = 4096;
+
+    /// <summary>A receive that fills its array is followed by another, until this much is buffered.</summary>
+    private const int MaxBufferedPerRead = 64 * 1024;
+
+    private readonly SafeSocketHandle _socket;
+    private readonly ArrayPool<byte> _pool;
+    private ReadinessSignal _readable;
+    private ManualResetValueTaskSourceCore<ReadResult> _parked;
+    private CancellationTokenRegistration _cancellation;
+
+    private ReceiveSegment? _head;
+    private int _headStart;
+    private ReceiveSegment? _tail;
+    private bool _examinedAll;
+    private bool _endOfStream;
+    private Exception? _error;
+    private volatile bool _aborted;
+    private int _cancelRequested;
+    private bool _completed;
+
+    public EpollPipeReader(SafeSocketHandle socket, ArrayPool<byte> pool)
+    {
+        _socket = socket;
+        _pool = pool;
+    }
+
+    /// <summary>Nothing buffered: an idle connection's reader holds no array.</summary>
+    internal bool HoldsNoBuffer => _head is null;
+
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfCompleted();
+        while (true)
+        {
+            if (TryTakeCancel(out var canceled) || TryReadNow(out canceled))
+            {
+                return new(canceled);
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return ValueTask.FromCanceled<ReadResult>(cancellationToken);
+            }
+
+            _parked.Reset();
+
+            // Registered before parking, so a completion (which disposes it) never runs before it exists.
+            if (cancellationToken.CanBeCanceled)
+            {
+                _cancellation = cancellationToken.UnsafeRegister(static (state, token) => ((EpollPipeReader)state!).WakeCanceled(token), this);
+            }
+
+            if (!_readable.TryPark())
+            {
+                // The socket became readable between the receive and parking: receive again.
+                DisposeCancellation();
+                continue;
+            }
+
+            // An abort or a cancellation that looked before we parked found nobody to wake: wake ourselves.
+            if ((_aborted || cancellationToken.IsCancellationRequested) && _readable.TryTakeParked())
+            {
+                DisposeCancellation();
+                return _aborted
+                    ? ValueTask.FromException<ReadResult>(AbortedError())
+                    : ValueTask.FromCanceled<ReadResult>(cancellationToken);
+            }
+
+            return new(this, _parked.Version);
+        }
+    }
+
+    public override bool TryRead(out ReadResult result)
+    {
+        ThrowIfCompleted();
+        return TryTakeCancel(out result) || TryReadNow(out result);
+    }
+
+    public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    {
+        ThrowIfCompleted();
+        if (_head is null)
+        {
+            return;
+        }
+
+        // Examined to the end: the next read waits for new bytes instead of returning these again.
+        _examinedAll = ReferenceEquals(examined.GetObject(), _tail) && examined.GetInteger() == _tail!.Written;
+
+        var consumedSegment = (ReceiveSegment?)consumed.GetObject() ?? _head;
+        var consumedIndex = consumed.GetInteger();
+        while (!ReferenceEquals(_head, consumedSegment) && _head is not null)
+        {
+            _head = _head.Return(_pool);
+        }
+
+        _headStart = consumedIndex;
+        if (_head is not null && ReferenceEquals(_head, _tail) && _headStart == _tail.Written)
+        {
+            // Everything consumed: the array goes back now, not at the next receive.
+            _head.Return(_pool);
+            _head = _tail = null;
+            _headStart = 0;
+        }
+    }
+
+    public override void CancelPendingRead()
+    {
+        Interlocked.Exchange(ref _cancelRequested, 1);
+        if (_readable.TryTakeParked())
+        {
+            Volatile.Write(ref _cancelRequested, 0);
+            _parked.SetResult(new ReadResult(Buffered(), isCanceled: true, isCompleted: false));
+        }
+    }
+
+    public override void Complete(Exception? exception = null)
+    {
+        if (_completed)
+        {
+            return;
+        }
+
+        _completed = true;
+        ReleaseBuffers();
+    }
+
+    /// <summary>Loop thread: the socket reported input, end of stream, a reset or an error.</summary>
+    public void OnReadable(bool hungUp)
+    {
+        if (!_readable.Report(hungUp))
+        {
+            return;
+        }
+
+        // We took the parked reader: receive for it, here on the loop thread, and let it run inline.
+        while (true)
+        {
+            if (_aborted)
+            {
+                _parked.SetException(AbortedError());
+                return;
+            }
+
+            try
+            {
+                if (TryReadNow(out var result))
+                {
+                    _parked.SetResult(result);
+                    return;
+                }
+            }
+            catch (IOException ex)
+            {
+                _parked.SetException(ex);
+                return;
+            }
+
+            // A readiness report with nothing behind it: park again (only this thread reports edges, so none can
+            // arrive in between, but the protocol is the same either way).
+            if (_readable.TryPark())
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The connection was aborted: a parked read fails with an IOException, on the thread pool (the aborting thread
+    /// may be another session's, in the middle of its own work); later reads fail at once.
+    /// </summary>
+    public void OnAborted()
+    {
+        _aborted = true;
+        if (_readable.TryTakeParked())
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static reader => reader._parked.SetException(AbortedError()), this, preferLocal: false);
+        }
+    }
+
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token)
+    {
+        try
+        {
+            return _parked.GetResult(token);
+        }
+        finally
+        {
+            DisposeCancellation();
+        }
+    }
+
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _parked.GetStatus(token);
+
+    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _parked.OnCompleted(continuation, state, token, flags);
+
+    private void ThrowIfCompleted()
+    {
+        if (_completed)
+        {
+            throw new InvalidOperationException("reading is not allowed after the reader was completed");
+        }
+    }
+
+    private static IOException AbortedError() => new("connection aborted");
+
+    /// <summary>From the callback's own thread (a cancellation that completes the read inline) Dispose returns at once.</summary>
+    private void DisposeCancellation()
+    {
+        _cancellation.Dispose();
+        _cancellation = default;
+    }
+
+    private void WakeCanceled(CancellationToken token)
+    {
+        if (_readable.TryTakeParked())
+        {
+            _parked.SetException(new OperationCanceledException(token));
+        }
+    }
+
+    private bool TryTakeCancel(out ReadResult result)
+    {
+        if (Volatile.Read(ref _cancelRequested) == 1 && Interlocked.Exchange(ref _cancelRequested, 0) == 1)
+        {
+            result = new ReadResult(Buffered(), isCanceled: true, isCompleted: false);
+            return true;
+        }
+
+        result = default;
+        return false;
+    }
+
+    /// <summary>A result without waiting: bytes not yet examined, the end of stream, or what a receive gets now.</summary>
+    private bool TryReadNow(out ReadResult result)
+    {
+        if (_aborted)
+        {
+            throw AbortedError();
+        }
+
+        if (_error is not null)
+        {
+            throw new IOException(_error.Message, _error);
+        }
+
+        if ((_head is not null && !_examinedAll) || _endOfStream || (_readable.IsReady && Receive()))
+        {
+            _examinedAll = false;
+            result = new ReadResult(Buffered(), isCanceled: false, isCompleted: _endOfStream);
+            return true;
+        }
+
+        result = default;
+        return false;
+    }
+
+    /// <summary>Receives what the socket has (up to <see cref="MaxBufferedPerRead"/>); true when anything changed.</summary>
+    private bool Receive()
+    {
+        var buffered = 0;
+        while (true)
+        {
+            var snapshot = _readable.Snapshot();
+            if (_tail is null || _tail.Free.Length < ReceiveSize / 4)
+            {
+                _tail = ReceiveSegment.Rent(_pool, ReceiveSize, _tail);
+                _head ??= _tail;
+            }
+
+            var free = _tail.Free;
+            int received;
+            int error;
+            try
+            {
+                received = EpollInterop.Receive(_socket, free, out error);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Closed under us (an abort or dispose racing this receive).
+                _aborted = true;
+                DropEmptyTail();
+                throw AbortedError();
+            }
+
+            if (received > 0)
+            {
+                _tail.Advance(received);
+                buffered += received;
+                if (received < free.Length)
+                {
+                    // Short: the socket is drained as of the snapshot. The next read waits for an edge.
+                    _readable.MarkDrained(snapshot);
+                    return true;
+                }
+
+                if (buffered >= MaxBufferedPerRead)
+                {
+                    return true;
+                }
+
+                continue;
+            }
+
+            DropEmptyTail();
+            if (received == 0)
+            {
+                _endOfStream = true;
+                return true;
+            }
+
+            if (error == EpollInterop.EIntr)
+            {
+                continue;
+            }
+
+            if (error == EpollInterop.EAgain)
+            {
+                _readable.MarkDrained(snapshot);
+                return buffered > 0;
+            }
+
+            _error = new SocketException(error);
+            throw new IOException(_error.Message, _error);
+        }
+    }
+
+    /// <summary>An array rented for a receive that got nothing goes straight back: idle holds nothing.</summary>
+    private void DropEmptyTail()
+    {
+        if (_tail is not { Written: 0 } empty)
+        {
+            return;
+        }
+
+        if (ReferenceEquals(_head, empty))
+        {
+            empty.Return(_pool);
+            _head = _tail = null;
+            _headStart = 0;
+            return;
+        }
+
+        // The empty tail follows buffered segments: find the one before it.
+        var previous = _head!;
+        while (!ReferenceEquals(previous.NextSegment, empty))
+        {
+            previous = previous.NextSegment!;
+        }
+
+        empty.Return(_pool);
+        previous.ClearNext();
+        _tail = previous;
+    }
+
+    private ReadOnlySequence<byte> Buffered() =>
+        _head is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(_head, _headStart, _tail!, _tail!.Written);
+
+    private void ReleaseBuffers()
+    {
+        var segment = _head;
+        while (segment is not null)
+        {
+            segment = segment.Return(_pool);
+        }
+
+        _head = _tail = null;
+        _headStart = 0;
+    }
+}
