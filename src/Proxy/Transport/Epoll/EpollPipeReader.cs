@@ -147,8 +147,14 @@ internal sealed class EpollPipeReader : PipeReader, IValueTaskSource<ReadResult>
             return;
         }
 
-        _completed = true;
-        ReleaseBuffers();
+        lock (this)
+        {
+            _completed = true;
+            ReleaseBuffers();
+        }
+
+        // A read still parked (the connection is going away under it) ends like one on an aborted connection.
+        OnAborted();
     }
 
     /// <summary>Loop thread: the socket reported input, end of stream, a reset or an error.</summary>
@@ -159,35 +165,54 @@ internal sealed class EpollPipeReader : PipeReader, IValueTaskSource<ReadResult>
             return;
         }
 
-        // We took the parked reader: receive for it, here on the loop thread, and let it run inline.
+        // We took the parked reader: receive for it, here on the loop thread, and let it run inline (outside the lock).
         while (true)
         {
-            if (_aborted)
+            ReadResult result;
+            Exception? error = null;
+            lock (this)
             {
-                _parked.SetException(AbortedError());
-                return;
-            }
-
-            try
-            {
-                if (TryReadNow(out var result))
+                // Under the reader's own lock only against Complete: a connection disposed while its read is parked
+                // releases the buffers this receive would fill.
+                if (_aborted || _completed)
                 {
-                    _parked.SetResult(result);
-                    return;
+                    error = AbortedError();
+                    result = default;
+                }
+                else
+                {
+                    try
+                    {
+                        if (!TryReadNow(out result))
+                        {
+                            // A readiness report with nothing behind it: park again (only this thread reports edges,
+                            // so none can arrive in between, but the protocol is the same either way).
+                            if (_readable.TryPark())
+                            {
+                                return;
+                            }
+
+                            continue;
+                        }
+                    }
+                    catch (IOException ex)
+                    {
+                        error = ex;
+                        result = default;
+                    }
                 }
             }
-            catch (IOException ex)
+
+            if (error is null)
             {
-                _parked.SetException(ex);
-                return;
+                _parked.SetResult(result);
+            }
+            else
+            {
+                _parked.SetException(error);
             }
 
-            // A readiness report with nothing behind it: park again (only this thread reports edges, so none can
-            // arrive in between, but the protocol is the same either way).
-            if (_readable.TryPark())
-            {
-                return;
-            }
+            return;
         }
     }
 
