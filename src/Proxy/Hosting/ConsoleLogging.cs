@@ -13,6 +13,6 @@ internal static class ConsoleLogging
 
         // Not .NET's console logger: it wakes its writer thread for every line, which under a connection storm (two
         // lines per connection) cost about a tenth of the proxy's CPU (bench/RESULTS.md, "Session 7").
-        builder.AddProvider(new LineLoggerProvider(Console.OpenStandardError()));
+        builder.AddLineLogger(Console.OpenStandardError());
     });
 }

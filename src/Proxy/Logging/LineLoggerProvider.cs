@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Sluice.Proxy.Logging;
@@ -9,6 +10,8 @@ namespace Sluice.Proxy.Logging;
 /// (<c>2026-12-05T10:20:56.057Z info: Category[EventId] message</c>; an exception follows on the same line), written in
 /// batches by a <see cref="LogLineWriter"/>. Levels and categories are filtered by the logger factory as usual.
 /// </summary>
+/// <remarks>Register it with <see cref="LineLoggerRegistration.AddLineLogger"/>: the logger factory then disposes it,
+/// which writes what is still pending.</remarks>
 [ProviderAlias("Sluice")]
 internal sealed class LineLoggerProvider(Stream output) : ILoggerProvider
 {
@@ -73,5 +76,18 @@ internal sealed class LineLoggerProvider(Stream output) : ILoggerProvider
             LogLevel.Critical => "crit",
             _ => "none",
         };
+    }
+}
+
+internal static class LineLoggerRegistration
+{
+    /// <summary>
+    /// Adds the provider as a service the logging container creates, so that disposing the logger factory disposes it
+    /// (an instance passed to <c>AddProvider</c> is not disposed, and its last lines would be lost).
+    /// </summary>
+    public static ILoggingBuilder AddLineLogger(this ILoggingBuilder builder, Stream output)
+    {
+        builder.Services.AddSingleton<ILoggerProvider>(_ => new LineLoggerProvider(output));
+        return builder;
     }
 }

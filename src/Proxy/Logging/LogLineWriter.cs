@@ -20,6 +20,7 @@ internal sealed class LogLineWriter : IDisposable
 
     private readonly Stream _output;
     private readonly Thread _thread;
+    private readonly Encoder _encoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetEncoder();
     private readonly object _lock = new();
 
     // Under _lock: lines not yet taken by the writer thread, the spare buffer it hands back, and the drop count.
@@ -139,34 +140,33 @@ internal sealed class LogLineWriter : IDisposable
         }
     }
 
+    /// <summary>Encodes the whole batch and hands it to the stream in one write.</summary>
     private byte[] Write(StringBuilder batch, byte[] bytes)
     {
-        foreach (var chunk in batch.GetChunks())
+        var needed = Encoding.UTF8.GetMaxByteCount(batch.Length);
+        if (needed > bytes.Length)
         {
-            var needed = Encoding.UTF8.GetMaxByteCount(chunk.Length);
-            if (needed > bytes.Length)
-            {
-                ArrayPool<byte>.Shared.Return(bytes);
-                bytes = ArrayPool<byte>.Shared.Rent(needed);
-            }
-
-            var count = Encoding.UTF8.GetBytes(chunk.Span, bytes);
-            try
-            {
-                _output.Write(bytes, 0, count);
-            }
-            catch (IOException)
-            {
-                // stderr closed (the parent went away): nothing else to tell it with.
-            }
+            ArrayPool<byte>.Shared.Return(bytes);
+            bytes = ArrayPool<byte>.Shared.Rent(needed);
         }
 
+        // The builder's chunks may split a surrogate pair: one encoder carries it across.
+        var encoder = _encoder;
+        var count = 0;
+        foreach (var chunk in batch.GetChunks())
+        {
+            count += encoder.GetBytes(chunk.Span, bytes.AsSpan(count), flush: false);
+        }
+
+        count += encoder.GetBytes(ReadOnlySpan<char>.Empty, bytes.AsSpan(count), flush: true);
         try
         {
+            _output.Write(bytes, 0, count);
             _output.Flush();
         }
         catch (IOException)
         {
+            // stderr closed (the parent went away): nothing else to tell it with.
         }
 
         return bytes;
