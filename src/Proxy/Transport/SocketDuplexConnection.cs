@@ -17,13 +17,16 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
     /// <summary>Smallest free space a receive gets; the pipe's pool rounds segments up to its block size (4 KiB).</summary>
     private const int MinimumReceiveSize = 4096;
 
-    /// <summary>What the first receive after a wait takes, on the stack (<see cref="ReceiveFirst"/>).</summary>
+    /// <summary>What the first receive after a wait takes, into a buffer of the thread's (<see cref="ReceiveFirst"/>).</summary>
     private const int FirstReceiveSize = 4096;
 
     /// <summary>How long a closing connection may take to hand its last bytes to a peer that does not read.</summary>
     private static readonly TimeSpan LastSendTimeout = TimeSpan.FromSeconds(1);
 
     private static readonly PipeOptions DefaultReceiveOptions = ReceiveOptions(pool: null);
+
+    [ThreadStatic]
+    private static byte[]? t_firstReceive;
 
     private readonly Pipe _receive;
     private readonly PipeWriter _send;
@@ -164,7 +167,7 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
     }
 
     /// <summary>
-    /// The first receive after a wait goes to the stack and is copied into the pipe: a wake-up with nothing behind it
+    /// The first receive after a wait goes to a buffer of the thread's and is copied into the pipe: a wake-up with nothing behind it
     /// (it happens: a readiness report for data an earlier receive already took) then rents no segment, which would
     /// otherwise stay rented for as long as the connection sits idle. Copying a message of a few hundred bytes costs
     /// far less than the receive itself. When the first receive fills the stack buffer, the rest goes straight into
@@ -172,11 +175,13 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
     /// </summary>
     private (int Received, SocketError Error) ReceiveFirst(PipeWriter writer)
     {
-        Span<byte> first = stackalloc byte[FirstReceiveSize];
+        // Per thread rather than stackalloc, which would zero 4 KiB on every call; nothing runs between the receive
+        // and the copy that could use it again on this thread.
+        var first = t_firstReceive ??= GC.AllocateUninitializedArray<byte>(FirstReceiveSize);
         var received = Socket.Receive(first, SocketFlags.None, out var socketError);
         if (socketError == SocketError.Success && received > 0)
         {
-            first[..received].CopyTo(writer.GetSpan(received));
+            first.AsSpan(0, received).CopyTo(writer.GetSpan(received));
             writer.Advance(received);
         }
 
