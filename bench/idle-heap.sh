@@ -5,6 +5,7 @@
 #
 #   bench/idle-heap.sh PORT DLL [DLL...]        # PORT: a PostgreSQL primary on 127.0.0.1 with trust for `postgres`
 #   CLIENTS=5000 ROUNDS=2 bench/idle-heap.sh 55432 /tmp/before/sluice.dll src/Proxy/bin/Release/net10.0/sluice.dll
+#   KEEP_DUMP=/tmp/dumps bench/idle-heap.sh 55432 DLL     # also keeps a heap dump per build, named after its folder
 #
 # Needs dotnet-gcdump (`dotnet tool install -g dotnet-gcdump`), python3, psql and pgbench; the database `bench`
 # (pgbench -i) on that server. Sluice listens on 127.0.0.1:6601 (SLUICE_PORT) in transaction mode, pool 20.
@@ -89,6 +90,10 @@ for _ in $(seq "$ROUNDS"); do
         for _ in $(seq 400); do grep -q connected "$work/idle.out" && break; sleep 0.5; done
         sleep 1
         rss1=$(rss "$pid"); heap1=$(heap "$pid")
+        if [[ -n ${KEEP_DUMP:-} ]]; then
+            # What the idle clients hold, by type: dotnet-gcdump report FILE
+            "$GCDUMP" collect -p "$pid" -o "$KEEP_DUMP/$(basename "$(dirname "$dll")")-$CLIENTS.gcdump" >/dev/null 2>&1 || true
+        fi
         exec 3>&-
         wait "$idle" || true
         rm -f "$work/hold"

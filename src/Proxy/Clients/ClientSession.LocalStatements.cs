@@ -33,7 +33,8 @@ internal sealed partial class ClientSession
     private bool _deallocationBound;
 
     // Client statements whose DEALLOCATE a server ran (as a stand-in): the pump's to add, the client loop's to apply.
-    private readonly System.Collections.Concurrent.ConcurrentQueue<KeyValuePair<string, PreparedStatement>> _deallocated = new();
+    // Made at the first such DEALLOCATE: an empty queue is about 1 KiB, which every idle client would carry.
+    private System.Collections.Concurrent.ConcurrentQueue<KeyValuePair<string, PreparedStatement>>? _deallocated;
 
     private string CurrentStatementContext()
     {
@@ -267,7 +268,7 @@ internal sealed partial class ClientSession
             return false;
         }
 
-        _deallocated.Enqueue(dropped);
+        LazyInitializer.EnsureInitialized(ref _deallocated).Enqueue(dropped);
         MessageWriter.WriteCommandComplete(output, Deallocation.CommandTag);
         if (ReplyQueue.Ends(head.To, BackendMessageCode.CommandComplete))
         {
@@ -280,7 +281,8 @@ internal sealed partial class ClientSession
     /// <summary>Forgets the names the pump saw deallocated, unless the client prepared the name again since. Client loop.</summary>
     private void ApplyDeallocations()
     {
-        while (!_deallocated.IsEmpty && _deallocated.TryDequeue(out var dropped))
+        var deallocated = Volatile.Read(ref _deallocated);
+        while (deallocated is not null && deallocated.TryDequeue(out var dropped))
         {
             if (_clientStatements is { } statements && statements.TryGetValue(dropped.Key, out var current) && current == dropped.Value)
             {

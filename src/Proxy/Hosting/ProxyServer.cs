@@ -186,9 +186,12 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
     private Task AcceptAsync(Socket socket)
     {
-        // Leave the accept loop at once; the session runs on its own. Nothing waits for it here, so an idle client
-        // keeps no accept frame alive (RunAsync handles its own failures).
-        ThreadPool.UnsafeQueueUserWorkItem(static state => StartSession(state.Runtime, state.Socket), (Runtime: _runtime, Socket: socket), preferLocal: false);
+        // The session starts on the accept loop's thread and runs until its first wait (usually for the client's next
+        // message after login), then the loop accepts the next connection: no hand-off to another thread per
+        // connection, as in PgBouncer's event loop. Nothing waits for the session here, so an idle client keeps no
+        // accept frame alive (RunAsync handles its own failures). What a login computes for long (a server's SCRAM key
+        // derivation) already runs on the thread pool (docs/transport.md).
+        StartSession(_runtime, socket);
         return Task.CompletedTask;
     }
 

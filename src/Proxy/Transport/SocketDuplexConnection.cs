@@ -17,7 +17,13 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
     /// <summary>Smallest free space a receive gets; the pipe's pool rounds segments up to its block size (4 KiB).</summary>
     private const int MinimumReceiveSize = 4096;
 
+    /// <summary>What the first receive after a wait takes, into a buffer of the thread's (<see cref="ReceiveFirst"/>).</summary>
+    private const int FirstReceiveSize = 4096;
+
     private static readonly PipeOptions DefaultReceiveOptions = ReceiveOptions(pool: null);
+
+    [ThreadStatic]
+    private static byte[]? t_firstReceive;
 
     private readonly Pipe _receive;
     private readonly PipeWriter _send;
@@ -78,31 +84,51 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
 
     private async Task ReceiveLoopAsync()
     {
-        // Not on the constructor's stack: the first receive may complete at once.
-        await Task.Yield();
+        // Runs on the constructor's stack up to the first receive that has to wait: data already there is taken
+        // and buffered in the pipe for the reader to come (a flush with no reader waiting returns at once).
         var writer = _receive.Writer;
         Exception? error = null;
         try
         {
-            var moreLikely = false;
-            while (true)
+            var streaming = false;
+
+            // Disposed while the loop was flushing (the session closes the connection from inside the flush, which
+            // runs it inline): leave instead of calling into a disposed socket, which throws — an exception per
+            // closed connection.
+            while (Volatile.Read(ref _disposed) == 0)
             {
-                // After a receive that filled its segment, more is likely waiting; but renting a segment to find out
-                // would keep it rented while the connection sits idle, so ask the socket first.
-                if (!moreLikely || Socket.Available == 0)
+                // After a receive that filled its buffer, more is likely waiting: ask the socket before going idle.
+                if (streaming && Socket.Available == 0)
                 {
-                    // Idle: wait for readability without a buffer. Completes with 0 both for "data is there" and for
-                    // end of stream; the receive below tells them apart.
-                    await Socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+                    streaming = false;
                 }
 
-                var memory = writer.GetMemory(MinimumReceiveSize);
-                var received = Socket.Receive(memory.Span, SocketFlags.None, out var socketError);
+                int received;
+                SocketError socketError;
+                if (streaming)
+                {
+                    var memory = writer.GetMemory(MinimumReceiveSize);
+                    received = Socket.Receive(memory.Span, SocketFlags.None, out socketError);
+                    if (socketError == SocketError.Success)
+                    {
+                        writer.Advance(received);
+                    }
+
+                    streaming = received == memory.Length;
+                }
+                else
+                {
+                    // Idle: wait for readability without a buffer. Completes with 0 both for "data is there" and for
+                    // end of stream (and now and then for a readiness report with no data behind it).
+                    await Socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+                    (received, socketError) = ReceiveFirst(writer);
+                    streaming = received == FirstReceiveSize;
+                }
+
                 if (socketError == SocketError.WouldBlock)
                 {
-                    // Nothing after all (a readiness report with no data behind it): wait again. The segment stays
-                    // rented until data comes.
-                    moreLikely = false;
+                    // Nothing after all: wait again, holding nothing.
+                    streaming = false;
                     continue;
                 }
 
@@ -116,9 +142,6 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
                     break;
                 }
 
-                // A full segment means the peer is streaming: read on without waiting (one syscall instead of two).
-                moreLikely = received == memory.Length;
-                writer.Advance(received);
                 var flush = await writer.FlushAsync();
                 if (flush.IsCompleted || flush.IsCanceled)
                 {
@@ -136,5 +159,27 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
         }
 
         await writer.CompleteAsync(error);
+    }
+
+    /// <summary>
+    /// The first receive after a wait goes to a buffer of the thread's and is copied into the pipe: a wake-up with nothing behind it
+    /// (it happens: a readiness report for data an earlier receive already took) then rents no segment, which would
+    /// otherwise stay rented for as long as the connection sits idle. Copying a message of a few hundred bytes costs
+    /// far less than the receive itself. When the first receive fills the stack buffer, the rest goes straight into
+    /// pipe segments.
+    /// </summary>
+    private (int Received, SocketError Error) ReceiveFirst(PipeWriter writer)
+    {
+        // Per thread rather than stackalloc, which would zero 4 KiB on every call; nothing runs between the receive
+        // and the copy that could use it again on this thread.
+        var first = t_firstReceive ??= GC.AllocateUninitializedArray<byte>(FirstReceiveSize);
+        var received = Socket.Receive(first, SocketFlags.None, out var socketError);
+        if (socketError == SocketError.Success && received > 0)
+        {
+            first.AsSpan(0, received).CopyTo(writer.GetSpan(received));
+            writer.Advance(received);
+        }
+
+        return (received, socketError);
     }
 }
