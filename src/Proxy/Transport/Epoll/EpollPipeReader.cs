@@ -20,22 +20,15 @@ namespace Sluice.Proxy.Transport.Epoll;
 /// </summary>
 internal sealed class EpollPipeReader : PipeReader, IValueTaskSource<ReadResult>
 {
-    /// <summary>Smallest array a receive gets.</summary>
-    private const int ReceiveSize = 4096;
-
     /// <summary>A receive that fills its array is followed by another, until this much is buffered.</summary>
     private const int MaxBufferedPerRead = 64 * 1024;
 
     private readonly SafeSocketHandle _socket;
-    private readonly ArrayPool<byte> _pool;
     private ReadinessSignal _readable;
     private ManualResetValueTaskSourceCore<ReadResult> _parked;
     private CancellationTokenRegistration _cancellation;
 
-    private ReceiveSegment? _head;
-    private int _headStart;
-    private ReceiveSegment? _tail;
-    private bool _examinedAll;
+    private ReceiveChain _buffered;
     private bool _endOfStream;
     private Exception? _error;
     private volatile bool _aborted;
@@ -45,11 +38,11 @@ internal sealed class EpollPipeReader : PipeReader, IValueTaskSource<ReadResult>
     public EpollPipeReader(SafeSocketHandle socket, ArrayPool<byte> pool)
     {
         _socket = socket;
-        _pool = pool;
+        _buffered = new ReceiveChain(pool);
     }
 
     /// <summary>Nothing buffered: an idle connection's reader holds no array.</summary>
-    internal bool HoldsNoBuffer => _head is null;
+    internal bool HoldsNoBuffer => _buffered.IsEmpty;
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
@@ -105,29 +98,7 @@ internal sealed class EpollPipeReader : PipeReader, IValueTaskSource<ReadResult>
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
         ThrowIfCompleted();
-        if (_head is null)
-        {
-            return;
-        }
-
-        // Examined to the end: the next read waits for new bytes instead of returning these again.
-        _examinedAll = ReferenceEquals(examined.GetObject(), _tail) && examined.GetInteger() == _tail!.Written;
-
-        var consumedSegment = (ReceiveSegment?)consumed.GetObject() ?? _head;
-        var consumedIndex = consumed.GetInteger();
-        while (!ReferenceEquals(_head, consumedSegment) && _head is not null)
-        {
-            _head = _head.Return(_pool);
-        }
-
-        _headStart = consumedIndex;
-        if (_head is not null && ReferenceEquals(_head, _tail) && _headStart == _tail.Written)
-        {
-            // Everything consumed: the array goes back now, not at the next receive.
-            _head.Return(_pool);
-            _head = _tail = null;
-            _headStart = 0;
-        }
+        _buffered.AdvanceTo(consumed, examined);
     }
 
     public override void CancelPendingRead()
@@ -136,7 +107,7 @@ internal sealed class EpollPipeReader : PipeReader, IValueTaskSource<ReadResult>
         if (_readable.TryTakeParked())
         {
             Volatile.Write(ref _cancelRequested, 0);
-            _parked.SetResult(new ReadResult(Buffered(), isCanceled: true, isCompleted: false));
+            _parked.SetResult(new ReadResult(_buffered.Buffered(), isCanceled: true, isCompleted: false));
         }
     }
 
@@ -150,7 +121,7 @@ internal sealed class EpollPipeReader : PipeReader, IValueTaskSource<ReadResult>
         lock (this)
         {
             _completed = true;
-            ReleaseBuffers();
+            _buffered.Release();
         }
 
         // A read still parked (the connection is going away under it) ends like one on an aborted connection.
@@ -275,7 +246,7 @@ internal sealed class EpollPipeReader : PipeReader, IValueTaskSource<ReadResult>
     {
         if (Volatile.Read(ref _cancelRequested) == 1 && Interlocked.Exchange(ref _cancelRequested, 0) == 1)
         {
-            result = new ReadResult(Buffered(), isCanceled: true, isCompleted: false);
+            result = new ReadResult(_buffered.Buffered(), isCanceled: true, isCompleted: false);
             return true;
         }
 
@@ -296,10 +267,10 @@ internal sealed class EpollPipeReader : PipeReader, IValueTaskSource<ReadResult>
             throw new IOException(_error.Message, _error);
         }
 
-        if ((_head is not null && !_examinedAll) || _endOfStream || (_readable.IsReady && Receive()))
+        if (_buffered.HasUnexamined || _endOfStream || (_readable.IsReady && Receive()))
         {
-            _examinedAll = false;
-            result = new ReadResult(Buffered(), isCanceled: false, isCompleted: _endOfStream);
+            _buffered.Returned();
+            result = new ReadResult(_buffered.Buffered(), isCanceled: false, isCompleted: _endOfStream);
             return true;
         }
 
@@ -314,13 +285,7 @@ internal sealed class EpollPipeReader : PipeReader, IValueTaskSource<ReadResult>
         while (true)
         {
             var snapshot = _readable.Snapshot();
-            if (_tail is null || _tail.Free.Length < ReceiveSize / 4)
-            {
-                _tail = ReceiveSegment.Rent(_pool, ReceiveSize, _tail);
-                _head ??= _tail;
-            }
-
-            var free = _tail.Free;
+            var free = _buffered.FreeSpace();
             int received;
             int error;
             try
@@ -331,13 +296,13 @@ internal sealed class EpollPipeReader : PipeReader, IValueTaskSource<ReadResult>
             {
                 // Closed under us (an abort or dispose racing this receive).
                 _aborted = true;
-                DropEmptyTail();
+                _buffered.DropEmptyTail();
                 throw AbortedError();
             }
 
             if (received > 0)
             {
-                _tail.Advance(received);
+                _buffered.Advance(received);
                 buffered += received;
                 if (received < free.Length)
                 {
@@ -354,7 +319,7 @@ internal sealed class EpollPipeReader : PipeReader, IValueTaskSource<ReadResult>
                 continue;
             }
 
-            DropEmptyTail();
+            _buffered.DropEmptyTail();
             if (received == 0)
             {
                 _endOfStream = true;
@@ -375,48 +340,5 @@ internal sealed class EpollPipeReader : PipeReader, IValueTaskSource<ReadResult>
             _error = new SocketException(error);
             throw new IOException(_error.Message, _error);
         }
-    }
-
-    /// <summary>An array rented for a receive that got nothing goes straight back: idle holds nothing.</summary>
-    private void DropEmptyTail()
-    {
-        if (_tail is not { Written: 0 } empty)
-        {
-            return;
-        }
-
-        if (ReferenceEquals(_head, empty))
-        {
-            empty.Return(_pool);
-            _head = _tail = null;
-            _headStart = 0;
-            return;
-        }
-
-        // The empty tail follows buffered segments: find the one before it.
-        var previous = _head!;
-        while (!ReferenceEquals(previous.NextSegment, empty))
-        {
-            previous = previous.NextSegment!;
-        }
-
-        empty.Return(_pool);
-        previous.ClearNext();
-        _tail = previous;
-    }
-
-    private ReadOnlySequence<byte> Buffered() =>
-        _head is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(_head, _headStart, _tail!, _tail!.Written);
-
-    private void ReleaseBuffers()
-    {
-        var segment = _head;
-        while (segment is not null)
-        {
-            segment = segment.Return(_pool);
-        }
-
-        _head = _tail = null;
-        _headStart = 0;
     }
 }
