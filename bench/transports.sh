@@ -7,9 +7,9 @@
 #   ROUNDS=1 DURATION=5 bench/transports.sh PATH/TO/bench.py # a quick look
 #   VARIANTS="socket:1 stream:1" bench/transports.sh PATH/TO/bench.py --json /tmp/t.json   # extra args go to bench.py
 #
-# Each variant is TRANSPORT:INLINE, TRANSPORT one of socket | stream | sockets-unofficial (the hidden
+# Each variant is TRANSPORT:INLINE, TRANSPORT one of socket | stream | sockets-unofficial | epoll (the hidden
 # SLUICE_TRANSPORT switch, read once at start-up) and INLINE the value of DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS
-# (1 or 0). Builds src/Proxy in Release (or uses SLUICE_DLL) and runs every variant from a small wrapper script, so
+# (1 or 0; epoll runs its own loops and only uses .NET's for accepting). Builds src/Proxy in Release (or uses SLUICE_DLL) and runs every variant from a small wrapper script, so
 # the targets differ only in those two variables. Runs as root (bench.py does).
 set -euo pipefail
 

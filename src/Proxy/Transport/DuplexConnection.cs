@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using Sluice.Proxy.Transport.Epoll;
 
 namespace Sluice.Proxy.Transport;
 
@@ -36,12 +37,19 @@ internal abstract class DuplexConnection : IDuplexPipe, IAsyncDisposable
         {
             TransportKind.Stream => new StreamDuplexConnection(socket),
             TransportKind.SocketsUnofficial => new UnofficialSocketConnection(socket),
+            TransportKind.Epoll => new EpollConnection(socket),
             _ => new SocketDuplexConnection(socket),
         };
     }
 
     public static async ValueTask<DuplexConnection> ConnectAsync(string host, int port, CancellationToken cancellationToken)
     {
+        if (TransportSelection.Current == TransportKind.Epoll)
+        {
+            // .NET's ConnectAsync would tie the socket to .NET's own epoll as well.
+            return await EpollConnection.ConnectNonBlockingAsync(host, port, cancellationToken);
+        }
+
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         try
         {

@@ -11,25 +11,38 @@ namespace Sluice.Proxy.Transport;
 /// </summary>
 internal abstract class PipedSocketConnection : DuplexConnection
 {
+    /// <summary>How long a closing connection may take to hand its last bytes to a peer that does not read.</summary>
+    private static readonly TimeSpan LastSendTimeout = TimeSpan.FromSeconds(1);
+
+    private IPEndPoint? _remoteEndPoint;
+    private EndPoint? _localEndPoint;
     private PipeStream? _rawStream;
     private Stream? _tls;
     private PipeReader? _tlsInput;
     private PipeWriter? _tlsOutput;
 
-    protected PipedSocketConnection(Socket socket)
+    /// <param name="socket">The connection's socket, owned from now on.</param>
+    /// <param name="connected">
+    /// False while a non-blocking connect is under way: asking .NET for the remote address then polls the socket and
+    /// takes its pending error (SO_ERROR), which the connect's owner must read itself. <see cref="RefreshEndPoints"/>
+    /// reads them once connected.
+    /// </param>
+    protected PipedSocketConnection(Socket socket, bool connected = true)
     {
         Socket = socket;
-        RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
-        LocalEndPoint = socket.LocalEndPoint;
+        if (connected)
+        {
+            RefreshEndPoints();
+        }
     }
 
     public sealed override PipeReader Input => _tlsInput ?? Raw.Input;
 
     public sealed override PipeWriter Output => _tlsOutput ?? Raw.Output;
 
-    public sealed override IPEndPoint? RemoteEndPoint { get; }
+    public sealed override IPEndPoint? RemoteEndPoint => _remoteEndPoint;
 
-    public sealed override EndPoint? LocalEndPoint { get; }
+    public sealed override EndPoint? LocalEndPoint => _localEndPoint;
 
     /// <summary>The raw pipes as a stream, for the SslStream; TLS wraps the plaintext phase only once.</summary>
     public sealed override Stream Stream => _tls ?? (_rawStream ??= new PipeStream(Raw));
@@ -50,6 +63,7 @@ internal abstract class PipedSocketConnection : DuplexConnection
 
     public sealed override void Abort()
     {
+        OnAbort();
         try
         {
             // Close(0) turns the close into a reset, and fails the pending receive and send at once.
@@ -92,6 +106,44 @@ internal abstract class PipedSocketConnection : DuplexConnection
 
         await Raw.Input.CompleteAsync();
         await CloseAsync();
+    }
+
+    /// <summary>Before the socket is reset by <see cref="Abort"/>: for loops that must stop waiting on it first.</summary>
+    protected virtual void OnAbort()
+    {
+    }
+
+    /// <summary>Reads both ends' addresses again: a socket whose non-blocking connect has just finished has them now.</summary>
+    protected void RefreshEndPoints()
+    {
+        _remoteEndPoint = Socket.RemoteEndPoint as IPEndPoint;
+        _localEndPoint = Socket.LocalEndPoint;
+    }
+
+    /// <summary>Completing the writer sends what it still holds; a peer that does not read gets cut off.</summary>
+    protected static async ValueTask CompleteSendingAsync(PipeWriter send)
+    {
+        try
+        {
+            await send.CompleteAsync().AsTask().WaitAsync(LastSendTimeout);
+        }
+        catch (Exception ex) when (ex is TimeoutException or IOException or InvalidOperationException)
+        {
+        }
+    }
+
+    /// <summary>A goodbye in both directions (FIN), then the descriptor closes.</summary>
+    protected void ShutdownAndClose()
+    {
+        try
+        {
+            Socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
+
+        Socket.Dispose();
     }
 
     /// <summary>False when a dispose already ran.</summary>

@@ -12,16 +12,13 @@ namespace Sluice.Proxy.Transport;
 /// has no loop: the output's flush sends straight into the socket (<see cref="SocketPipeWriter"/>) on the session's
 /// own thread. A relayed message crosses no thread on its way through.
 /// </summary>
-internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPipe
+internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPipe, ISocketSender
 {
     /// <summary>Smallest free space a receive gets; the pipe's pool rounds segments up to its block size (4 KiB).</summary>
     private const int MinimumReceiveSize = 4096;
 
     /// <summary>What the first receive after a wait takes, into a buffer of the thread's (<see cref="ReceiveFirst"/>).</summary>
     private const int FirstReceiveSize = 4096;
-
-    /// <summary>How long a closing connection may take to hand its last bytes to a peer that does not read.</summary>
-    private static readonly TimeSpan LastSendTimeout = TimeSpan.FromSeconds(1);
 
     private static readonly PipeOptions DefaultReceiveOptions = ReceiveOptions(pool: null);
 
@@ -43,7 +40,7 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
         // Synchronous receives and sends return WouldBlock instead of waiting: the receive loop and the writer try
         // them first and wait asynchronously only when the socket has nothing to give or no room to take.
         socket.Blocking = false;
-        _send = new SocketPipeWriter(socket, pool ?? MemoryPool<byte>.Shared);
+        _send = new SocketPipeWriter(this, pool ?? MemoryPool<byte>.Shared);
         _receiveLoop = ReceiveLoopAsync();
     }
 
@@ -53,28 +50,26 @@ internal sealed class SocketDuplexConnection : PipedSocketConnection, IDuplexPip
 
     protected override IDuplexPipe Raw => this;
 
+    int ISocketSender.SendNow(ReadOnlySpan<byte> bytes)
+    {
+        var sent = Socket.Send(bytes, SocketFlags.None, out var socketError);
+        return socketError switch
+        {
+            SocketError.Success => sent,
+            SocketError.WouldBlock => 0,
+            _ => throw new SocketException((int)socketError),
+        };
+    }
+
+    ValueTask<int> ISocketSender.SendWhenWritableAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
+        Socket.SendAsync(bytes, SocketFlags.None, cancellationToken);
+
     protected override bool TryStartDispose() => Interlocked.Exchange(ref _disposed, 1) == 0;
 
     protected override async ValueTask CloseAsync()
     {
-        // Completing the writer sends what it still holds; a peer that does not read gets cut off.
-        try
-        {
-            await _send.CompleteAsync().AsTask().WaitAsync(LastSendTimeout);
-        }
-        catch (Exception ex) when (ex is TimeoutException or IOException or InvalidOperationException)
-        {
-        }
-
-        try
-        {
-            Socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-        }
-
-        Socket.Dispose();
+        await CompleteSendingAsync(_send);
+        ShutdownAndClose();
         await _receiveLoop;
     }
 

@@ -21,7 +21,7 @@ internal sealed class SocketPipeWriter : PipeWriter
     /// <summary>Smallest block rented; the shared pool rounds up to its own sizes.</summary>
     private const int MinimumBlockSize = 4096;
 
-    private readonly Socket _socket;
+    private readonly ISocketSender _sender;
     private readonly MemoryPool<byte> _pool;
 
     // Blocks filled before the one being written, oldest first: only for writes larger than a block between flushes.
@@ -33,11 +33,11 @@ internal sealed class SocketPipeWriter : PipeWriter
     private volatile bool _flushing;
     private volatile bool _flushCanceled;
 
-    /// <param name="socket">Non-blocking (<c>Blocking = false</c>); owned by the caller.</param>
+    /// <param name="sender">The non-blocking socket's sends; owned by the caller.</param>
     /// <param name="pool">Where blocks are rented.</param>
-    public SocketPipeWriter(Socket socket, MemoryPool<byte> pool)
+    public SocketPipeWriter(ISocketSender sender, MemoryPool<byte> pool)
     {
-        _socket = socket;
+        _sender = sender;
         _pool = pool;
     }
 
@@ -111,7 +111,7 @@ internal sealed class SocketPipeWriter : PipeWriter
             {
                 var (block, length) = index < filled ? _filled![index] : (_current!, _currentLength);
                 var memory = block.Memory[..length];
-                var sent = SendNow(memory.Span);
+                var sent = _sender.SendNow(memory.Span);
                 if (sent < memory.Length)
                 {
                     return SendRestAsync(index, memory[sent..], cancellationToken);
@@ -194,17 +194,6 @@ internal sealed class SocketPipeWriter : PipeWriter
     private static IOException AsIOException(Exception ex) =>
         ex is ObjectDisposedException ? new IOException("connection aborted", ex) : new IOException(ex.Message, ex);
 
-    private int SendNow(ReadOnlySpan<byte> span)
-    {
-        var sent = _socket.Send(span, SocketFlags.None, out var socketError);
-        return socketError switch
-        {
-            SocketError.Success => sent,
-            SocketError.WouldBlock => 0,
-            _ => throw new SocketException((int)socketError),
-        };
-    }
-
     /// <summary>The socket buffer is full: wait for room for the rest of block <paramref name="index"/>, then the blocks after it.</summary>
     private async ValueTask<FlushResult> SendRestAsync(int index, ReadOnlyMemory<byte> rest, CancellationToken cancellationToken)
     {
@@ -214,7 +203,7 @@ internal sealed class SocketPipeWriter : PipeWriter
             {
                 while (!rest.IsEmpty)
                 {
-                    var sent = await _socket.SendAsync(rest, SocketFlags.None, cancellationToken);
+                    var sent = await _sender.SendWhenWritableAsync(rest, cancellationToken);
                     rest = rest[sent..];
                 }
 

@@ -1,14 +1,14 @@
 using System.Buffers;
-using System.Net;
 using System.Net.Sockets;
 using Sluice.Proxy.Transport;
 
 namespace Sluice.Proxy.Tests.Transport;
 
 /// <summary>Every socket implementation over a real loopback TCP pair: the proxy's end wrapped, the peer a plain socket.</summary>
+[Collection(TransportTestCollection.Name)]
 public sealed class SocketTransportTests
 {
-    public static TheoryData<string> Kinds => ["socket", "stream", "sockets-unofficial"];
+    public static TheoryData<string> Kinds => ["socket", "stream", "sockets-unofficial", "epoll"];
 
     [Fact]
     public void The_default_transport_is_the_socket_layer_and_the_switch_reads_every_name()
@@ -17,6 +17,7 @@ public sealed class SocketTransportTests
         Assert.Equal(TransportKind.Socket, TransportSelection.Parse("socket"));
         Assert.Equal(TransportKind.Stream, TransportSelection.Parse(" Stream "));
         Assert.Equal(TransportKind.SocketsUnofficial, TransportSelection.Parse("sockets-unofficial"));
+        Assert.Equal(TransportKind.Epoll, TransportSelection.Parse("epoll"));
         var error = Assert.Throws<InvalidOperationException>(() => TransportSelection.Parse("kestrel"));
         Assert.Contains("SLUICE_TRANSPORT=kestrel", error.Message, StringComparison.Ordinal);
     }
@@ -220,72 +221,5 @@ public sealed class SocketTransportTests
         var flush = await connection.Output.FlushAsync();
         Assert.False(flush.IsCanceled);
         Assert.Throws<InvalidOperationException>(() => connection.Output.GetSpan());
-    }
-
-    /// <summary>A memory pool over the shared array pool that counts what is out.</summary>
-    private sealed class CountingPool : MemoryPool<byte>
-    {
-        private int _outstanding;
-        private int _rented;
-
-        public int Outstanding => Volatile.Read(ref _outstanding);
-
-        public int Rented => Volatile.Read(ref _rented);
-
-        public override int MaxBufferSize => 1024 * 1024;
-
-        public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
-        {
-            Interlocked.Increment(ref _outstanding);
-            Interlocked.Increment(ref _rented);
-            return new Owner(this, ArrayPool<byte>.Shared.Rent(minBufferSize <= 0 ? 4096 : minBufferSize));
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-        }
-
-        private sealed class Owner(CountingPool pool, byte[] array) : IMemoryOwner<byte>
-        {
-            private byte[]? _array = array;
-
-            public Memory<byte> Memory => _array ?? throw new ObjectDisposedException(nameof(Owner));
-
-            public void Dispose()
-            {
-                if (Interlocked.Exchange(ref _array, null) is { } returned)
-                {
-                    ArrayPool<byte>.Shared.Return(returned);
-                    Interlocked.Decrement(ref pool._outstanding);
-                }
-            }
-        }
-    }
-
-    /// <summary>Two connected loopback sockets: the accepted end (given to a transport) and the peer.</summary>
-    private sealed class SocketPair : IDisposable
-    {
-        private SocketPair(Socket accepted, Socket peer)
-        {
-            Accepted = accepted;
-            Peer = peer;
-        }
-
-        public Socket Accepted { get; }
-
-        public Socket Peer { get; }
-
-        public static async Task<SocketPair> CreateAsync()
-        {
-            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(1);
-            var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await peer.ConnectAsync(listener.LocalEndPoint!);
-            var accepted = await listener.AcceptAsync();
-            return new SocketPair(accepted, peer);
-        }
-
-        public void Dispose() => Peer.Dispose();
     }
 }
