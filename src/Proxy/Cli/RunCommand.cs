@@ -54,6 +54,7 @@ internal static partial class RunCommand
         {
             LogStarted(logger, CommandLine.Version, path);
             LogSocketCompletions(logger, SocketCompletions.AreInline ? "inline on the socket threads" : "on the thread pool");
+            LogTransport(logger, TransportSelection.Current.ToString().ToLowerInvariant());
             await RunUntilStoppedAsync(server, () => LoadWithWarnings(path, logger), logger);
         }
 
@@ -115,6 +116,9 @@ internal static partial class RunCommand
 
     [LoggerMessage(Level = LogLevel.Information, Message = "socket completions run {Where} (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS)")]
     private static partial void LogSocketCompletions(ILogger logger, string where);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "transport: {Transport} (SLUICE_TRANSPORT)")]
+    private static partial void LogTransport(ILogger logger, string transport);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "config: {Warning}")]
     private static partial void LogConfigWarning(ILogger logger, string warning);
