@@ -130,7 +130,16 @@ public sealed class AdminConsoleTests(PostgresFixture fixture)
         Assert.Equal("primary", lent["role"]);
 
         await ExecuteAsync(client, "COMMIT");
+
+        // The client has COMMIT's ReadyForQuery a moment before the server is back in the pool (the server is given
+        // back once the reply has been handed to the client): look until it is, within a bound.
         pool = await PoolRowAsync(admin);
+        for (var look = 0; look < 100 && (long)pool["sv_active"]! != 0; look++)
+        {
+            await Task.Delay(20);
+            pool = await PoolRowAsync(admin);
+        }
+
         Assert.Equal(0L, pool["cl_active"]);
         Assert.Equal(1L, pool["cl_idle"]);
         Assert.Equal(0L, pool["sv_active"]);
