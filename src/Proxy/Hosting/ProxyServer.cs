@@ -137,22 +137,18 @@ public sealed partial class ProxyServer : IAsyncDisposable
                 await listener.DisposeAsync();
             }
 
-            foreach (var session in _runtime.Sessions.Keys)
-            {
-                session.RequestShutdown();
-            }
-
             var timeout = _runtime.Config.Server.ShutdownTimeout;
             var started = Stopwatch.GetTimestamp();
             while (!_runtime.Sessions.IsEmpty && (timeout <= TimeSpan.Zero || Stopwatch.GetElapsedTime(started) < timeout) && !cancellationToken.IsCancellationRequested)
             {
-                await Task.Delay(50, CancellationToken.None);
-
-                // Asked again: a client that logged in just before the drain and has stayed quiet since is closed now.
+                // Asked every round, not once: a client that logged in just before the drain and has stayed quiet
+                // since is closed when its grace is over (ClientSession.RequestShutdown).
                 foreach (var session in _runtime.Sessions.Keys)
                 {
                     session.RequestShutdown();
                 }
+
+                await Task.Delay(50, CancellationToken.None);
             }
 
             foreach (var session in _runtime.Sessions.Keys)
