@@ -7,9 +7,10 @@
 #   ROUNDS=1 DURATION=5 bench/transports.sh PATH/TO/bench.py # a quick look
 #   VARIANTS="socket:1 stream:1" bench/transports.sh PATH/TO/bench.py --json /tmp/t.json   # extra args go to bench.py
 #
-# Each variant is TRANSPORT:INLINE, TRANSPORT one of socket | stream | sockets-unofficial | epoll (the hidden
+# Each variant is TRANSPORT:INLINE[:THREADS], TRANSPORT one of socket | stream | sockets-unofficial | epoll (the hidden
 # SLUICE_TRANSPORT switch, read once at start-up) and INLINE the value of DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS
-# (1 or 0; epoll runs its own loops and only uses .NET's for accepting). Builds src/Proxy in Release (or uses SLUICE_DLL) and runs every variant from a small wrapper script, so
+# (1 or 0; epoll runs its own loops and only uses .NET's for accepting), and THREADS, when given, the number of event
+# loop threads (SLUICE_EPOLL_THREADS for epoll, DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT otherwise; default one per core). Builds src/Proxy in Release (or uses SLUICE_DLL) and runs every variant from a small wrapper script, so
 # the targets differ only in those two variables. Runs as root (bench.py does).
 set -euo pipefail
 
@@ -31,12 +32,16 @@ trap 'rm -rf "$work"' EXIT
 
 args=(--target pgbouncer)
 for variant in $VARIANTS; do
-    transport=${variant%%:*}
-    inline=${variant##*:}
+    IFS=: read -r transport inline threads <<<"$variant"
     name=${transport/sockets-unofficial/psu}-i$inline
+    threading=
+    if [[ -n $threads ]]; then
+        name+=-t$threads
+        threading="SLUICE_EPOLL_THREADS=$threads DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT=$threads"
+    fi
     wrapper=$work/$name
-    printf '#!/bin/sh\nSLUICE_TRANSPORT=%s DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=%s exec dotnet %q "$@"\n' \
-        "$transport" "$inline" "$SLUICE_DLL" >"$wrapper"
+    printf '#!/bin/sh\nSLUICE_TRANSPORT=%s DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=%s %s exec dotnet %q "$@"\n' \
+        "$transport" "$inline" "$threading" "$SLUICE_DLL" >"$wrapper"
     chmod +x "$wrapper"
     args+=(--target "$name=sluice:$wrapper")
 done
