@@ -10,8 +10,9 @@
 # Each variant is TRANSPORT:INLINE[:THREADS], TRANSPORT one of socket | stream | sockets-unofficial | epoll (the hidden
 # SLUICE_TRANSPORT switch, read once at start-up) and INLINE the value of DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS
 # (1 or 0; epoll runs its own loops and only uses .NET's for accepting), and THREADS, when given, the number of event
-# loop threads (SLUICE_EPOLL_THREADS for epoll, DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT otherwise; default one per core). Builds src/Proxy in Release (or uses SLUICE_DLL) and runs every variant from a small wrapper script, so
-# the targets differ only in those two variables. Runs as root (bench.py does).
+# loop threads (SLUICE_EPOLL_THREADS for epoll, DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT otherwise; default one per
+# core). Builds src/Proxy in Release (or uses SLUICE_DLL) and runs every variant from a small wrapper script, so the
+# targets differ only in those variables. Runs as root (bench.py does).
 set -euo pipefail
 
 BENCH_PY=${1:?usage: bench/transports.sh PATH/TO/bench.py [bench.py args...]}
